@@ -1,0 +1,65 @@
+# The project's vocabulary: make run | make test | make train | make shell | make bench | make lint
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PYTHONPATH := $(CURDIR)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export RASA_TELEMETRY_ENABLED ?= false
+export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
+# Intent macro-F1 floor on the held-out test set (measured: see README, Benchmarks).
+NLU_MIN_F1 ?= 0.90
+
+.PHONY: run shell train test validate test-stories test-nlu pytest bench lint format install clean
+
+## Start the action server + Rasa (REST, socketio, Facebook if configured). Ctrl-C stops.
+run: train
+	$(BIN)/python -m ops.run
+
+## Talk to the assistant in the terminal.
+shell: train
+	@mkdir -p var
+	$(BIN)/python -m ops.render >/dev/null
+	$(BIN)/rasa run actions --actions actions --port $${ACTION_PORT:-5055} & \
+	  trap "kill $$! 2>/dev/null" EXIT; \
+	  $(BIN)/rasa shell --endpoints .run/endpoints.yml
+
+## Train only when data, config or domain changed (Rasa fingerprinting).
+train: $(STAMP)
+	$(BIN)/rasa train --out models --num-threads 2
+
+test: $(STAMP) validate train test-stories test-nlu pytest
+
+validate: $(STAMP)
+	$(BIN)/rasa data validate --fail-on-warnings
+
+test-stories: $(STAMP)
+	$(BIN)/rasa test core --stories tests/stories --fail-on-prediction-errors --out results/core
+
+test-nlu: $(STAMP)
+	$(BIN)/rasa test nlu --nlu tests/nlu/test_nlu.yml --out results/nlu
+	$(BIN)/python -m ops.check_nlu results/nlu --min-intent-f1 $(NLU_MIN_F1)
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m ops.bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check actions ops tests
+	$(BIN)/ruff format --check actions ops tests
+
+format: $(STAMP)
+	$(BIN)/ruff format actions ops tests
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock
+	@test -x $(BIN)/python || $$(scripts/find_python310.sh) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip<25"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	@touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) models/*.tar.gz results var .run

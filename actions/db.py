@@ -1,0 +1,76 @@
+"""The application database (bookings and other back-office data of the assistant).
+
+SQLite file by default, PostgreSQL in production through GRU_DATABASE_URL. One
+engine (connection pool) per process, one short session per request: callers use
+`with session_scope() as session:` and never keep a session across requests.
+SQLAlchemy 1.4 with the 2.0-style API (future=True).
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator, Optional
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import create_engine as _create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = f"sqlite:///{ROOT / 'var' / 'gru.db'}"
+
+
+def database_url() -> str:
+    return os.environ.get("GRU_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def create_engine(url: Optional[str] = None) -> Engine:
+    """An engine with settings fit for the database kind (pool, timeouts, SQLite pragmas)."""
+    url = url or database_url()
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = _create_engine(url, future=True, connect_args={"timeout": 15, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=15000")
+            cursor.close()
+
+        return engine
+    connect_args = {"connect_timeout": 5} if parsed.get_backend_name() == "postgresql" else {}
+    return _create_engine(
+        url,
+        future=True,
+        pool_size=5,
+        max_overflow=10,
+        pool_timeout=10,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+    )
+
+
+@lru_cache(maxsize=4)
+def _session_factory(url: str) -> sessionmaker:
+    return sessionmaker(bind=create_engine(url), future=True, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(url: Optional[str] = None) -> Iterator[Session]:
+    """One short transaction: commit on success, roll back on any error."""
+    session = _session_factory(url or database_url())()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,361 @@
+"""Territory configuration: the collectivité's services, hours, closures and links.
+
+Plain Python (no Rasa): loaded from a YAML file that content teams edit, validated
+once at start so that a mistake is reported with the faulty field instead of
+surfacing as a wrong answer to a citizen.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, List, Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, Extra, ValidationError, root_validator, validator
+
+from actions.holidays import holiday_name
+
+DEFAULT_TERRITORY_FILE = Path(__file__).resolve().parent.parent / "territory" / "demo" / "territory.yml"
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+MONTHS_FR = (
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+)
+_INTERVAL = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+_PHONE = re.compile(r"^[0-9 +().-]{4,20}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class TerritoryConfigError(Exception):
+    """The territory file is missing or invalid; the message says where."""
+
+
+@dataclass(frozen=True)
+class Interval:
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> "Interval":
+        match = _INTERVAL.match(text.strip())
+        if not match:
+            raise ValueError(f"plage horaire « {text} » invalide (format attendu HH:MM-HH:MM)")
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        interval = cls(time(h1, m1), time(h2, m2))
+        if interval.end <= interval.start:
+            raise ValueError(f"plage horaire « {text} » : la fin doit suivre le début")
+        return interval
+
+    def french(self) -> str:
+        return f"{format_time_fr(self.start)} à {format_time_fr(self.end)}"
+
+
+def _parse_intervals(values: List[str]) -> List[Interval]:
+    intervals = sorted((Interval.parse(v) for v in values), key=lambda i: i.start)
+    for earlier, later in zip(intervals, intervals[1:]):
+        if later.start < earlier.end:
+            raise ValueError("plages horaires qui se chevauchent")
+    return intervals
+
+
+class _Model(BaseModel):
+    class Config:
+        extra = Extra.forbid
+        arbitrary_types_allowed = True
+
+
+class Service(_Model):
+    name: str
+    address: str
+    phone: str
+    email: str
+    url: Optional[str] = None
+    hours: Dict[str, List[Interval]] = {}
+
+    @validator("phone")
+    def _phone(cls, value: str) -> str:
+        if not _PHONE.match(value):
+            raise ValueError(f"numéro de téléphone « {value} » invalide")
+        return value
+
+    @validator("email")
+    def _email(cls, value: str) -> str:
+        if not _EMAIL.match(value):
+            raise ValueError(f"adresse e-mail « {value} » invalide")
+        return value
+
+    @validator("hours", pre=True)
+    def _hours(cls, value: object) -> Dict[str, List[Interval]]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError("« hours » doit associer un jour (monday…sunday) à des plages")
+        parsed = {}
+        for day, intervals in value.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"jour « {day} » inconnu (attendu : {', '.join(WEEKDAYS)})")
+            if not isinstance(intervals, list):
+                raise ValueError(f"{day} : une liste de plages est attendue")
+            parsed[day] = _parse_intervals([str(v) for v in intervals])
+        return parsed
+
+
+class Closure(_Model):
+    from_: date
+    to: date
+    reason: str
+    services: Optional[List[str]] = None
+    hours: Optional[List[Interval]] = None
+
+    class Config:
+        fields = {"from_": "from"}
+
+    @validator("hours", pre=True)
+    def _hours(cls, value: object) -> Optional[List[Interval]]:
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise ValueError("une liste de plages est attendue")
+        return _parse_intervals([str(v) for v in value])
+
+    @root_validator(skip_on_failure=True)
+    def _order(cls, values: dict) -> dict:
+        if values["to"] < values["from_"]:
+            raise ValueError("« to » doit être le même jour ou après « from »")
+        return values
+
+    def applies(self, service_key: str, day: date) -> bool:
+        in_range = self.from_ <= day <= self.to
+        return in_range and (self.services is None or service_key in self.services)
+
+
+class Territory(_Model):
+    name: str
+    kind: str
+    display_name: str
+    timezone: str = "Europe/Paris"
+    website: str
+    default_service: str
+    alsace_moselle: bool = False
+    services: Dict[str, Service]
+    closures: List[Closure] = []
+    topics: Dict[str, str] = {}
+    links: Dict[str, str] = {}
+
+    @validator("kind")
+    def _kind(cls, value: str) -> str:
+        if value not in ("commune", "intercommunalite", "departement"):
+            raise ValueError("« kind » doit valoir commune, intercommunalite ou departement")
+        return value
+
+    @validator("timezone")
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"fuseau horaire « {value} » inconnu") from exc
+        return value
+
+    @validator("services")
+    def _services(cls, value: Dict[str, Service]) -> Dict[str, Service]:
+        if not value:
+            raise ValueError("au moins un service est nécessaire")
+        for key in value:
+            if not _KEY.match(key):
+                raise ValueError(f"identifiant de service « {key} » invalide (minuscules, chiffres, _)")
+        return value
+
+    @root_validator(skip_on_failure=True)
+    def _references(cls, values: dict) -> dict:
+        known = set(values["services"])
+        if values["default_service"] not in known:
+            raise ValueError(f"default_service « {values['default_service']} » n'est pas un service défini")
+        for topic, service in values.get("topics", {}).items():
+            if service not in known:
+                raise ValueError(f"topics.{topic} : service « {service} » non défini")
+        for closure in values.get("closures", []):
+            for service in closure.services or []:
+                if service not in known:
+                    raise ValueError(f"fermeture du {closure.from_} : service « {service} » non défini")
+        return values
+
+    # ---- queries -----------------------------------------------------------------
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def now(self) -> datetime:
+        return datetime.now(self.tz)
+
+    def service_for(self, key: Optional[str] = None, topic: Optional[str] = None) -> str:
+        """The service key for an explicit service, else for a topic, else the default."""
+        if key and key in self.services:
+            return key
+        if topic and topic in self.topics:
+            return self.topics[topic]
+        return self.default_service
+
+    def day_schedule(self, service_key: str, day: date) -> "DaySchedule":
+        """Opening intervals of a service on a given day, holidays and closures applied."""
+        holiday = holiday_name(day, self.alsace_moselle)
+        if holiday:
+            return DaySchedule(day, [], f"jour férié : {holiday}")
+        for closure in self.closures:
+            if closure.applies(service_key, day):
+                return DaySchedule(day, list(closure.hours or []), closure.reason)
+        regular = self.services[service_key].hours.get(WEEKDAYS[day.weekday()], [])
+        return DaySchedule(day, list(regular), None)
+
+    def status(self, service_key: str, at: Optional[datetime] = None) -> "OpenStatus":
+        """Whether the service is open at `at` (default now), and the next opening."""
+        at = (at or self.now()).astimezone(self.tz)
+        today = self.day_schedule(service_key, at.date())
+        for interval in today.intervals:
+            if interval.start <= at.time() < interval.end:
+                return OpenStatus(True, today, closes_at=interval.end)
+        for offset in range(0, 31):
+            day = at.date() + timedelta(days=offset)
+            schedule = today if offset == 0 else self.day_schedule(service_key, day)
+            for interval in schedule.intervals:
+                if offset > 0 or interval.start > at.time():
+                    opening = datetime.combine(day, interval.start, tzinfo=self.tz)
+                    return OpenStatus(False, today, next_opening=opening)
+        return OpenStatus(False, today)
+
+    def upcoming_closures(self, service_key: str, start: date, days: int = 14) -> List["DaySchedule"]:
+        """Days within `days` of `start` when the service departs from its usual week."""
+        found = []
+        for offset in range(days):
+            day = start + timedelta(days=offset)
+            schedule = self.day_schedule(service_key, day)
+            usual = self.services[service_key].hours.get(WEEKDAYS[day.weekday()], [])
+            if schedule.reason and usual:
+                found.append(schedule)
+        return found
+
+
+@dataclass
+class DaySchedule:
+    day: date
+    intervals: List[Interval]
+    reason: Optional[str]  # set when the day departs from the usual week
+
+
+@dataclass
+class OpenStatus:
+    open_now: bool
+    today: DaySchedule
+    closes_at: Optional[time] = None
+    next_opening: Optional[datetime] = None
+
+
+# ---- French formatting ---------------------------------------------------------------
+
+
+def format_time_fr(value: time) -> str:
+    """14:00 -> '14h', 08:30 -> '8h30'."""
+    return f"{value.hour}h" if value.minute == 0 else f"{value.hour}h{value.minute:02d}"
+
+
+def format_date_fr(day: date, with_weekday: bool = True) -> str:
+    """date(2026, 12, 1) -> 'mardi 1er décembre'."""
+    number = "1er" if day.day == 1 else str(day.day)
+    text = f"{number} {MONTHS_FR[day.month - 1]}"
+    return f"{WEEKDAYS_FR[day.weekday()]} {text}" if with_weekday else text
+
+
+def format_intervals_fr(intervals: List[Interval]) -> str:
+    if not intervals:
+        return "fermé"
+    parts = [f"de {i.french()}" for i in intervals]
+    return " et ".join(parts)
+
+
+def format_week_fr(service: Service) -> List[str]:
+    """One line per weekday: 'lundi : de 8h30 à 12h et de 13h30 à 17h30'."""
+    lines = []
+    for key, label in zip(WEEKDAYS, WEEKDAYS_FR):
+        intervals = service.hours.get(key, [])
+        if intervals:
+            lines.append(f"{label} : {format_intervals_fr(intervals)}")
+    return lines
+
+
+def describe_status_fr(territory: Territory, service_key: str, at: Optional[datetime] = None) -> str:
+    """A short sentence: open until…, or closed with the next opening."""
+    status = territory.status(service_key, at)
+    reason = status.today.reason
+    if status.open_now:
+        text = f"C'est ouvert en ce moment, jusqu'à {format_time_fr(status.closes_at)}."
+        return f"{text} Aujourd'hui : {reason}." if reason else text
+    text = "C'est fermé en ce moment"
+    if reason and not status.today.intervals:
+        text += f" ({reason})"
+    if status.next_opening is None:
+        return text + "."
+    now_day = (at or territory.now()).astimezone(territory.tz).date()
+    opening_day = status.next_opening.date()
+    when = format_time_fr(status.next_opening.time())
+    if opening_day == now_day:
+        return f"{text}. Réouverture aujourd'hui à {when}."
+    if opening_day == now_day + timedelta(days=1):
+        return f"{text}. Réouverture demain à {when}."
+    return f"{text}. Réouverture {format_date_fr(opening_day)} à {when}."
+
+
+# ---- loading -------------------------------------------------------------------------------
+
+
+def _format_error(exc: ValidationError, path: Path) -> str:
+    lines = [f"Configuration du territoire invalide ({path}) :"]
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"] if p != "__root__") or "(racine)"
+        lines.append(f"  - {where} : {error['msg']}")
+    return "\n".join(lines)
+
+
+def territory_path() -> Path:
+    return Path(os.environ.get("GRU_TERRITORY_FILE") or DEFAULT_TERRITORY_FILE)
+
+
+@lru_cache(maxsize=8)
+def load_territory(path: Optional[Path] = None) -> Territory:
+    """Load and validate the territory file (cached per path)."""
+    path = Path(path) if path else territory_path()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise TerritoryConfigError(f"Fichier de territoire introuvable : {path}") from exc
+    except yaml.YAMLError as exc:
+        raise TerritoryConfigError(f"Fichier de territoire illisible ({path}) : {exc}") from exc
+    if not isinstance(raw, dict):
+        raise TerritoryConfigError(f"Fichier de territoire vide ou mal formé : {path}")
+    try:
+        return Territory.parse_obj(raw)
+    except ValidationError as exc:
+        raise TerritoryConfigError(_format_error(exc, path)) from exc
+
+
+def main() -> int:
+    """`python -m actions.territory` checks the configured file (used by `make run`)."""
+    try:
+        territory = load_territory()
+    except TerritoryConfigError as exc:
+        print(exc)
+        return 1
+    print(f"Territoire « {territory.display_name} » valide : {len(territory.services)} services.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

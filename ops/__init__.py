@@ -1,0 +1,1 @@
+"""Operations tooling: configuration rendering, process supervision, quality gates, benchmarks."""

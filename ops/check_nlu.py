@@ -1,0 +1,94 @@
+"""Quality gate on `rasa test nlu` results: intent macro-F1 (and entity F1) floors.
+
+Also checks that the held-out test set really is held out: a test phrase that is
+also a training example would inflate the score.
+
+    python -m ops.check_nlu results/nlu --min-intent-f1 0.90 [--min-entity-f1 0.80]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Dict, Iterable, Set
+
+import yaml
+
+from ops.render import ROOT
+
+_ANNOTATION = re.compile(r"\[([^\]]+)\](\([^)]*\)|\{[^}]*\})")
+
+
+def plain_text(example: str) -> str:
+    """'rdv [passeport](document_type) !' -> 'rdv passeport !' (lower-cased, spaces collapsed)."""
+    return " ".join(_ANNOTATION.sub(r"\1", example).lower().split())
+
+
+def examples(files: Iterable[Path]) -> Dict[str, str]:
+    """{plain text: intent} of every NLU example in `files`."""
+    found: Dict[str, str] = {}
+    for path in files:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for block in data.get("nlu", []):
+            if "intent" not in block:
+                continue
+            for line in str(block.get("examples", "")).splitlines():
+                line = line.strip()
+                if line.startswith("- "):
+                    found[plain_text(line[2:])] = block["intent"]
+    return found
+
+
+def overlap(train_dir: Path, test_file: Path) -> Set[str]:
+    train = examples(sorted(train_dir.rglob("*.yml")))
+    return set(examples([test_file])) & set(train)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("results", type=Path)
+    parser.add_argument("--min-intent-f1", type=float, required=True)
+    parser.add_argument("--min-entity-f1", type=float, default=None)
+    parser.add_argument("--test-file", type=Path, default=ROOT / "tests" / "nlu" / "test_nlu.yml")
+    parser.add_argument("--train-dir", type=Path, default=ROOT / "data" / "nlu")
+    args = parser.parse_args(argv)
+
+    ok = True
+    leaked = overlap(args.train_dir, args.test_file)
+    if leaked:
+        ok = False
+        print(f"FAIL: {len(leaked)} test phrase(s) also in the training data:")
+        for text in sorted(leaked)[:20]:
+            print(f"  - {text}")
+
+    intents = json.loads((args.results / "intent_report.json").read_text())
+    intent_f1 = intents["macro avg"]["f1-score"]
+    print(f"intent macro-F1 = {intent_f1:.4f} (floor {args.min_intent_f1})")
+    weak = sorted(
+        (name, v["f1-score"]) for name, v in intents.items() if isinstance(v, dict) and "support" in v
+        and name not in ("macro avg", "weighted avg", "micro avg") and v["f1-score"] < 0.9
+    )
+    for name, f1 in weak:
+        print(f"  weak intent: {name} F1={f1:.2f}")
+    if intent_f1 < args.min_intent_f1:
+        ok = False
+        print("FAIL: intent macro-F1 under the floor")
+
+    entity_report = args.results / "DIETClassifier_report.json"
+    if entity_report.exists():
+        entities = json.loads(entity_report.read_text())
+        entity_f1 = entities.get("micro avg", entities.get("weighted avg", {})).get("f1-score", 0.0)
+        macro = entities.get("macro avg", {}).get("f1-score", 0.0)
+        print(f"entity micro-F1 = {entity_f1:.4f}, macro-F1 = {macro:.4f}")
+        if args.min_entity_f1 is not None and entity_f1 < args.min_entity_f1:
+            ok = False
+            print("FAIL: entity F1 under the floor")
+    print("NLU gate:", "passed" if ok else "FAILED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""`make run`: start the action server and Rasa, print where to talk, stop cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+from actions.territory import TerritoryConfigError, load_territory
+from ops import servers
+from ops.render import ConfigError
+
+
+def main() -> int:
+    try:
+        territory = load_territory()
+    except TerritoryConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    rasa_port = int(os.environ.get("RASA_PORT", "5005"))
+    action_port = int(os.environ.get("ACTION_PORT", "5055"))
+    cors = os.environ.get("GRU_CORS_ORIGINS", "*")
+    print(f"Démarrage de l'assistant de {territory.display_name} (environ une minute)…", flush=True)
+    try:
+        stack = servers.start_stack(rasa_port=rasa_port, action_port=action_port, cors=cors)
+    except ConfigError as exc:
+        print(f"Configuration invalide : {exc}", file=sys.stderr)
+        return 1
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"Le démarrage a échoué : {exc}", file=sys.stderr)
+        return 1
+    facebook = " et Facebook Messenger (/webhooks/facebook/webhook)" if os.environ.get("FACEBOOK_VERIFY_TOKEN") else ""
+    print(
+        f"\nPrêt en {stack.startup_seconds:.0f} s.\n"
+        f"  REST     : curl -s {stack.url}/webhooks/rest/webhook -d '{{\"sender\":\"moi\",\"message\":\"Bonjour\"}}'\n"
+        f"  socketio : {stack.url} (widget rasa-webchat){facebook}\n"
+        f"  actions  : http://127.0.0.1:{action_port}/health\n"
+        "Ctrl-C pour arrêter.",
+        flush=True,
+    )
+    stopping = False
+
+    def _stop(signum, frame):  # noqa: ARG001
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stopping:
+            for proc in stack.processes:
+                if proc.poll() is not None:
+                    print(f"Un processus s'est arrêté (code {proc.returncode}) : arrêt de l'ensemble.", file=sys.stderr)
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        print("\nArrêt en cours…", flush=True)
+        stack.stop()
+        print("Arrêté.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,119 @@
+"""Start and stop the action server and the Rasa server as child processes.
+
+Used by `make run` (python -m ops.run), by the integration tests and by the
+benchmark, so all three start the assistant exactly the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Dict, List, Mapping, Optional
+
+from ops import render
+
+ROOT = render.ROOT
+BIN = Path(sys.executable).parent
+
+
+def wait_http(url: str, timeout: float, proc: Optional[subprocess.Popen] = None) -> float:
+    """Poll `url` until it answers 200; return the seconds it took. Fails fast if `proc` dies."""
+    start = time.monotonic()
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with code {proc.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return time.monotonic() - start
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        if time.monotonic() - start > timeout:
+            raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+@dataclass
+class Stack:
+    rasa_port: int
+    action_port: int
+    processes: List[subprocess.Popen] = field(default_factory=list)
+    startup_seconds: float = 0.0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM every process group, then SIGKILL what is left."""
+        for proc in self.processes:
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + timeout
+        for proc in self.processes:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait()
+
+
+def start_stack(
+    *,
+    rasa_port: int = 5005,
+    action_port: int = 5055,
+    model: Optional[Path] = None,
+    env: Optional[Mapping[str, str]] = None,
+    run_dir: Optional[Path] = None,
+    cors: str = "*",
+    log: Optional[IO[bytes]] = None,
+    timeout: float = 240.0,
+) -> Stack:
+    """Start the action server, then Rasa; return once both answer on HTTP."""
+    full_env: Dict[str, str] = dict(os.environ if env is None else env)
+    full_env.setdefault("GRU_ACTION_SERVER_URL", f"http://127.0.0.1:{action_port}/webhook")
+    full_env.setdefault("PYTHONUNBUFFERED", "1")
+    full_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    run_dir = run_dir or ROOT / ".run"
+    files = render.write(run_dir, full_env)
+    (ROOT / "var").mkdir(exist_ok=True)
+    stack = Stack(rasa_port, action_port)
+    started = time.monotonic()
+    popen = dict(cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT if log else None, start_new_session=True)
+    try:
+        action = subprocess.Popen(
+            [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)], **popen
+        )
+        stack.processes.append(action)
+        rasa_cmd = [
+            str(BIN / "rasa"), "run",
+            "--port", str(rasa_port),
+            "--cors", cors,
+            "--endpoints", str(files["endpoints"]),
+            "--credentials", str(files["credentials"]),
+            "--model", str(model or ROOT / "models"),
+        ]
+        rasa = subprocess.Popen(rasa_cmd, **popen)
+        stack.processes.append(rasa)
+        wait_http(f"http://127.0.0.1:{action_port}/health", timeout, action)
+        # Rasa loads the model before it binds its port: "/" answering means ready.
+        wait_http(f"http://127.0.0.1:{rasa_port}/", timeout, rasa)
+    except BaseException:
+        stack.stop()
+        raise
+    stack.startup_seconds = time.monotonic() - started
+    return stack
+

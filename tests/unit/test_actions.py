@@ -1,0 +1,117 @@
+"""Actions run against rasa-sdk trackers built from real event shapes (no server needed)."""
+
+from datetime import datetime
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import core
+from actions.replies import INTENT_TOPICS, TOPIC_SUBJECTS, fallback_reply, opening_hours_text
+from actions.territory import DEFAULT_TERRITORY_FILE, load_territory
+
+TERRITORY = load_territory(DEFAULT_TERRITORY_FILE)
+
+
+def user(intent, text="...", entities=(), ranking=None):
+    parse = {
+        "intent": {"name": intent, "confidence": 0.9},
+        "entities": list(entities),
+        "intent_ranking": ranking or [{"name": intent, "confidence": 0.9}],
+        "text": text,
+    }
+    return {"event": "user", "text": text, "parse_data": parse}
+
+
+def tracker(*events, slots=None):
+    latest = next((e["parse_data"] for e in reversed(events) if e["event"] == "user"), {})
+    return Tracker(
+        sender_id="citizen-1",
+        slots=slots or {},
+        latest_message=latest,
+        events=list(events),
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+async def run(action, tr):
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tr, {})
+    return dispatcher.messages, events
+
+
+async def test_session_start_keeps_slots_and_sets_the_territory_name():
+    _, events = await run(core.ActionSessionStart(), tracker(slots={"service": "ccas", "territory_name": None}))
+    names = [e["event"] for e in events]
+    assert names[0] == "session_started" and names[-1] == "action"
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert slots == {"service": "ccas", "territory_name": "Mairie de Villebrune"}
+
+
+async def test_first_fallback_suggests_likely_topics():
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.45},
+        {"name": "inform", "confidence": 0.3},
+        {"name": "opening_hours", "confidence": 0.2},
+        {"name": "waste_collection_day", "confidence": 0.1},
+    ]
+    messages, _ = await run(core.ActionHandleFallback(), tracker(user("nlu_fallback", ranking=ranking)))
+    (message,) = messages
+    assert message["text"].startswith("Je ne suis pas sûr d'avoir compris")
+    payloads = [b["payload"] for b in message["buttons"]]
+    assert payloads == ["/opening_hours", "/waste_collection_day", "/help"]
+
+
+async def test_second_fallback_in_a_row_offers_a_human():
+    tr = tracker(user("nlu_fallback"), {"event": "bot", "text": "?"}, user("nlu_fallback"))
+    messages, _ = await run(core.ActionHandleFallback(), tr)
+    assert "01 99 00 10 00" in messages[0]["text"]
+    assert "/human_handoff" in [b["payload"] for b in messages[0]["buttons"]]
+
+
+async def test_fallback_count_resets_after_an_understood_message():
+    tr = tracker(user("nlu_fallback"), user("greet"), user("nlu_fallback"))
+    assert core.consecutive_fallbacks(tr.events) == 1
+
+
+async def test_handoff_gives_the_service_of_the_current_topic():
+    tr = tracker(user("welfare_guidance"), {"event": "bot", "text": "..."}, user("human_handoff"))
+    messages, _ = await run(core.ActionHumanHandoff(), tr)
+    assert "Centre communal d'action sociale" in messages[0]["text"]
+    assert "01 99 00 10 20" in messages[0]["text"]
+
+
+async def test_handoff_prefers_an_explicit_service():
+    entities = [{"entity": "service", "value": "urbanisme"}]
+    messages, _ = await run(core.ActionHumanHandoff(), tracker(user("human_handoff", entities=entities)))
+    assert "Service urbanisme" in messages[0]["text"]
+
+
+async def test_opening_hours_of_the_named_service_with_other_services_as_buttons():
+    entities = [{"entity": "service", "value": "etat_civil"}]
+    messages, events = await run(core.ActionOpeningHours(), tracker(user("opening_hours", entities=entities)))
+    assert messages[0]["text"].startswith("Horaires de Service état civil :")
+    assert "• jeudi : de 8h30 à 12h et de 13h30 à 19h" in messages[0]["text"]
+    assert all(b["payload"].startswith("/opening_hours{") for b in messages[0]["buttons"])
+    assert events == [{"event": "slot", "timestamp": None, "name": "service", "value": "etat_civil"}]
+
+
+@pytest.mark.parametrize("intent", sorted(TOPIC_SUBJECTS))
+async def test_every_topic_has_a_contact(intent):
+    messages, _ = await run(core.ActionTopicContact(), tracker(user(intent)))
+    service = TERRITORY.services[TERRITORY.service_for(topic=INTENT_TOPICS[intent])]
+    assert service.phone in messages[0]["text"]
+
+
+def test_fallback_reply_without_candidates_asks_to_rephrase():
+    text, buttons = fallback_reply(TERRITORY, [{"name": "inform", "confidence": 0.9}], consecutive=1)
+    assert "reformuler" in text and buttons == [{"title": "Autre chose", "payload": "/help"}]
+
+
+def test_opening_hours_mention_the_coming_closures():
+    text = opening_hours_text(TERRITORY, "accueil", datetime(2026, 12, 21, 9, 0, tzinfo=TERRITORY.tz))
+    assert "Attention, jeudi 24 décembre : ouvert seulement de 8h30 à 12h" in text
+    assert "Attention, vendredi 25 décembre : fermé (jour férié : Noël)." in text

@@ -1,0 +1,34 @@
+from pathlib import Path
+
+from ops.check_nlu import examples, overlap, plain_text
+from ops.render import ROOT
+
+
+def test_plain_text_strips_annotations():
+    text = 'jveux 1 rdv pr ma [cni]{"entity": "document_type", "value": "cni"} [jeudi](date)'
+    assert plain_text(text) == "jveux 1 rdv pr ma cni jeudi"
+
+
+def test_overlap_is_detected(tmp_path: Path):
+    train = tmp_path / "train"
+    train.mkdir()
+    (train / "a.yml").write_text('nlu:\n- intent: greet\n  examples: |\n    - Bonjour  à vous\n')
+    test = tmp_path / "test.yml"
+    test.write_text('nlu:\n- intent: greet\n  examples: |\n    - bonjour à vous\n    - salut\n')
+    assert overlap(train, test) == {"bonjour à vous"}
+
+
+def test_held_out_set_is_really_held_out():
+    """The NLU score only means something if no test phrase was seen in training."""
+    assert overlap(ROOT / "data" / "nlu", ROOT / "tests" / "nlu" / "test_nlu.yml") == set()
+
+
+def test_every_intent_has_enough_varied_examples():
+    train = examples(sorted((ROOT / "data" / "nlu").rglob("*.yml")))
+    counts: dict = {}
+    for intent in train.values():
+        counts[intent] = counts.get(intent, 0) + 1
+    assert len(counts) == 29
+    assert min(counts.values()) >= 25, counts
+    test = examples([ROOT / "tests" / "nlu" / "test_nlu.yml"])
+    assert set(test.values()) == set(counts)
