@@ -97,7 +97,7 @@ def train(config: Path, out: Path, log: Path) -> Dict[str, float]:
 
 def nlu_f1(model: Path, out: Path, log: Path) -> Dict[str, float]:
     proc = run_logged(
-        [str(BIN / "rasa"), "test", "nlu", "--nlu", "tests/nlu/test_nlu.yml", "--model", str(model),
+        [str(BIN / "rasa"), "test", "nlu", "--nlu", "tests/nlu", "--model", str(model),
          "--out", str(out)],
         log,
     )

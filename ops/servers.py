@@ -86,6 +86,8 @@ def start_stack(
     full_env: Dict[str, str] = dict(os.environ if env is None else env)
     full_env.setdefault("GRU_ACTION_SERVER_URL", f"http://127.0.0.1:{action_port}/webhook")
     full_env.setdefault("PYTHONUNBUFFERED", "1")
+    # The Rasa server imports channels/ and the action server actions/ from the repo.
+    full_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), full_env.get("PYTHONPATH")) if p)
     full_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     run_dir = run_dir or ROOT / ".run"
     files = render.write(run_dir, full_env)
