@@ -52,6 +52,24 @@ def overlap(train_dir: Path, test_path: Path) -> Set[str]:
     return set(examples(tests)) & set(train)
 
 
+def fallback_tradeoff(results: Path, thresholds=(0.3, 0.4, 0.45, 0.5, 0.6, 0.7)) -> list[str]:
+    """For each FallbackClassifier threshold: right answers lost to a fallback vs wrong ones caught.
+
+    Needs `rasa test nlu --successes` (intent_successes.json beside intent_errors.json).
+    """
+    successes_file, errors_file = results / "intent_successes.json", results / "intent_errors.json"
+    if not successes_file.exists() or not errors_file.exists():
+        return []
+    right = [s["intent_prediction"]["confidence"] for s in json.loads(successes_file.read_text())]
+    wrong = [e["intent_prediction"]["confidence"] for e in json.loads(errors_file.read_text())]
+    lines = [f"fallback threshold trade-off ({len(right)} right, {len(wrong)} wrong predictions):"]
+    for threshold in thresholds:
+        lost = sum(c < threshold for c in right) / max(1, len(right))
+        caught = sum(c < threshold for c in wrong) / max(1, len(wrong))
+        lines.append(f"  {threshold:.2f}: {lost:6.1%} of right answers fall back, {caught:6.1%} of errors caught")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("results", type=Path)
@@ -81,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     if intent_f1 < args.min_intent_f1:
         ok = False
         print("FAIL: intent macro-F1 under the floor")
+
+    for line in fallback_tradeoff(args.results):
+        print(line)
 
     entity_report = args.results / "DIETClassifier_report.json"
     if entity_report.exists():
