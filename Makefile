@@ -25,9 +25,15 @@ shell: train
 	  trap "kill $$! 2>/dev/null" EXIT; \
 	  $(BIN)/rasa shell --endpoints .run/endpoints.yml
 
-## Train only when data, config or domain changed (Rasa fingerprinting).
+## Train only when data, config or domain changed (Rasa fingerprinting: `--dry-run`
+## exits 0 when the cached graph is up to date). Keeps only the newest model.
 train: $(STAMP)
-	$(BIN)/rasa train --out models --num-threads 2
+	@if ls models/*.tar.gz >/dev/null 2>&1 && $(BIN)/rasa train --dry-run --out models >/dev/null 2>&1; then \
+	  echo "Model up to date: $$(ls -t models/*.tar.gz | head -n 1)"; \
+	else \
+	  $(BIN)/rasa train --out models --num-threads 2 && \
+	  ls -t models/*.tar.gz | tail -n +2 | xargs -r rm -f; \
+	fi
 
 test: $(STAMP) validate train test-stories test-nlu pytest
 
@@ -48,11 +54,11 @@ bench: $(STAMP)
 	$(BIN)/python -m ops.bench
 
 lint: $(STAMP)
-	$(BIN)/ruff check actions ops tests
-	$(BIN)/ruff format --check actions ops tests
+	$(BIN)/ruff check actions channels ops tests
+	$(BIN)/ruff format --check actions channels ops tests
 
 format: $(STAMP)
-	$(BIN)/ruff format actions ops tests
+	$(BIN)/ruff format actions channels ops tests
 
 install: $(STAMP)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
@@ -39,7 +39,7 @@ def pseudonym(sender_id: str) -> str:
     return hashlib.sha256(sender_id.encode("utf-8")).hexdigest()[:10]
 
 
-def latest_entity(tracker: Tracker, entity: str) -> Optional[str]:
+def latest_entity(tracker: Tracker, entity: str) -> str | None:
     """The value of an entity in the latest user message only (not an old slot)."""
     value = next(tracker.get_latest_entity_values(entity), None)
     return str(value) if value is not None else None
@@ -58,7 +58,7 @@ def consecutive_fallbacks(events: List[Dict[str, Any]]) -> int:
     return count
 
 
-def recent_topic(events: List[Dict[str, Any]]) -> Optional[str]:
+def recent_topic(events: List[Dict[str, Any]]) -> str | None:
     """The topic of the latest user message that had one (for the right contact)."""
     for event in reversed(events):
         if event.get("event") != "user":
@@ -72,11 +72,11 @@ def recent_topic(events: List[Dict[str, Any]]) -> Optional[str]:
 class ActionSessionStart(Action):
     """Starts a session, keeps the slots, and sets the territory's name for the texts."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_session_start"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         events: List[EventType] = [SessionStarted()]
         events += [
@@ -84,7 +84,7 @@ class ActionSessionStart(Action):
             for key, value in tracker.current_slot_values().items()
             if value is not None and key != "session_started_metadata"
         ]
-        events.append(SlotSet("territory_name", TERRITORY.display_name))
+        events.append(SlotSet("territory_of", TERRITORY.of_name))
         events.append(ActionExecuted("action_listen"))
         return events
 
@@ -92,11 +92,11 @@ class ActionSessionStart(Action):
 class ActionHandleFallback(Action):
     """Low NLU confidence: suggest the likely topics, then offer a human contact."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handle_fallback"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         ranking = tracker.latest_message.get("intent_ranking") or []
         misses = consecutive_fallbacks(tracker.events)
@@ -110,18 +110,21 @@ class ActionHandleFallback(Action):
 class ActionHumanHandoff(Action):
     """Gives the contact of the service that fits the conversation."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_human_handoff"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         service_key = TERRITORY.service_for(
             key=latest_entity(tracker, "service"), topic=recent_topic(tracker.events)
         )
         dispatcher.utter_message(
             text=handoff_text(TERRITORY, service_key),
-            buttons=[button("Horaires des autres services", "/opening_hours"), button("Voir les sujets", "/help")],
+            buttons=[
+                button("Horaires des autres services", "/opening_hours"),
+                button("Voir les sujets", "/help"),
+            ],
         )
         return []
 
@@ -129,11 +132,11 @@ class ActionHumanHandoff(Action):
 class ActionOpeningHours(Action):
     """Hours of the requested service (default: the town hall's front desk)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_opening_hours"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         service_key = TERRITORY.service_for(key=latest_entity(tracker, "service"))
         dispatcher.utter_message(
@@ -146,11 +149,11 @@ class ActionOpeningHours(Action):
 class ActionTopicContact(Action):
     """Procedures the chat cannot complete yet: the right service and how to reach it."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_topic_contact"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent not in TOPIC_SUBJECTS:

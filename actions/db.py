@@ -12,7 +12,7 @@ import os
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
@@ -27,7 +27,7 @@ def database_url() -> str:
     return os.environ.get("GRU_DATABASE_URL") or DEFAULT_DATABASE_URL
 
 
-def create_engine(url: Optional[str] = None) -> Engine:
+def create_engine(url: str | None = None) -> Engine:
     """An engine with settings fit for the database kind (pool, timeouts, SQLite pragmas)."""
     url = url or database_url()
     parsed = make_url(url)
@@ -63,7 +63,7 @@ def _session_factory(url: str) -> sessionmaker:
 
 
 @contextmanager
-def session_scope(url: Optional[str] = None) -> Iterator[Session]:
+def session_scope(url: str | None = None) -> Iterator[Session]:
     """One short transaction: commit on success, roll back on any error."""
     session = _session_factory(url or database_url())()
     try:

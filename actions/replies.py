@@ -7,7 +7,7 @@ unit-tested without a tracker.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 from actions.territory import (
     Territory,
@@ -66,7 +66,7 @@ INTENT_TOPICS: Dict[str, str] = {
 
 # What the citizen is told when a procedure cannot be completed in the chat (yet):
 # the subject in French, and the link key in the territory file, if any.
-TOPIC_SUBJECTS: Dict[str, Tuple[str, Optional[str]]] = {
+TOPIC_SUBJECTS: Dict[str, Tuple[str, str | None]] = {
     "book_appointment": ("la prise de rendez-vous pour une carte d'identité ou un passeport", "id_documents"),
     "cancel_appointment": ("l'annulation d'un rendez-vous", None),
     "reschedule_appointment": ("le changement de date d'un rendez-vous", None),
@@ -86,7 +86,17 @@ TOPIC_SUBJECTS: Dict[str, Tuple[str, Optional[str]]] = {
 }
 
 # Intents never offered as "did you mean" suggestions: they are answers, not topics.
-NOT_SUGGESTED = {"nlu_fallback", "out_of_scope", "inform", "affirm", "deny", "greet", "goodbye", "thank", "stop"}
+NOT_SUGGESTED = {
+    "nlu_fallback",
+    "out_of_scope",
+    "inform",
+    "affirm",
+    "deny",
+    "greet",
+    "goodbye",
+    "thank",
+    "stop",
+}
 
 SERVICE_BUTTON_ORDER = ("accueil", "etat_civil", "ccas", "urbanisme", "services_techniques", "scolaire")
 
@@ -95,7 +105,7 @@ def button(title: str, payload: str) -> Button:
     return {"title": title, "payload": payload}
 
 
-def contact_lines(territory: Territory, service_key: str, at: Optional[datetime] = None) -> List[str]:
+def contact_lines(territory: Territory, service_key: str, at: datetime | None = None) -> List[str]:
     """Phone, e-mail, address and the open/closed sentence of one service."""
     service = territory.services[service_key]
     return [
@@ -105,16 +115,15 @@ def contact_lines(territory: Territory, service_key: str, at: Optional[datetime]
     ]
 
 
-def handoff_text(territory: Territory, service_key: str, at: Optional[datetime] = None) -> str:
+def handoff_text(territory: Territory, service_key: str, at: datetime | None = None) -> str:
     lines = [
-        "Je ne peux pas encore vous passer un agent dans cette discussion. "
-        "Voici qui contacter directement :",
+        "Je ne peux pas encore vous passer un agent dans cette discussion. Voici qui contacter directement :",
         *contact_lines(territory, service_key, at),
     ]
     return "\n".join(lines)
 
 
-def topic_contact_text(territory: Territory, intent: str, at: Optional[datetime] = None) -> str:
+def topic_contact_text(territory: Territory, intent: str, at: datetime | None = None) -> str:
     """For procedures not available in the chat: who handles it, how to reach them."""
     subject, link_key = TOPIC_SUBJECTS[intent]
     service_key = territory.service_for(topic=INTENT_TOPICS.get(intent))
@@ -126,7 +135,7 @@ def topic_contact_text(territory: Territory, intent: str, at: Optional[datetime]
     return "\n".join(lines)
 
 
-def opening_hours_text(territory: Territory, service_key: str, at: Optional[datetime] = None) -> str:
+def opening_hours_text(territory: Territory, service_key: str, at: datetime | None = None) -> str:
     service = territory.services[service_key]
     at = at or territory.now()
     lines = [f"Horaires de {service.name} :"]
@@ -145,12 +154,12 @@ def opening_hours_text(territory: Territory, service_key: str, at: Optional[date
 def other_service_buttons(territory: Territory, current: str, limit: int = 4) -> List[Button]:
     keys = [k for k in SERVICE_BUTTON_ORDER if k in territory.services and k != current]
     keys += [k for k in territory.services if k not in keys and k != current]
-    return [
-        button(territory.services[k].name, f'/opening_hours{{"service":"{k}"}}') for k in keys[:limit]
-    ]
+    return [button(territory.services[k].name, f'/opening_hours{{"service":"{k}"}}') for k in keys[:limit]]
 
 
-def fallback_suggestions(ranking: Sequence[dict], limit: int = 3, min_confidence: float = 0.05) -> List[Button]:
+def fallback_suggestions(
+    ranking: Sequence[dict], limit: int = 3, min_confidence: float = 0.05
+) -> List[Button]:
     """Buttons for the most likely topics of a message the NLU was unsure about."""
     buttons = []
     for item in ranking:
@@ -166,15 +175,14 @@ def fallback_suggestions(ranking: Sequence[dict], limit: int = 3, min_confidence
 
 
 def fallback_reply(
-    territory: Territory, ranking: Sequence[dict], consecutive: int, at: Optional[datetime] = None
+    territory: Territory, ranking: Sequence[dict], consecutive: int, at: datetime | None = None
 ) -> Tuple[str, List[Button]]:
     """First miss: suggest likely topics. Second miss and after: offer a human contact."""
     if consecutive >= 2:
         service_key = territory.default_service
         text = "\n".join(
             [
-                "Je n'arrive pas à comprendre votre demande, désolé. "
-                "Un agent pourra vous répondre :",
+                "Je n'arrive pas à comprendre votre demande, désolé. Un agent pourra vous répondre :",
                 *contact_lines(territory, service_key, at),
                 "Vous pouvez aussi choisir un sujet ci-dessous.",
             ]
@@ -189,4 +197,3 @@ def fallback_reply(
     else:
         text = "Je ne suis pas sûr d'avoir compris. Pouvez-vous reformuler en quelques mots ?"
     return text, suggestions + [button("Autre chose", "/help")]
-

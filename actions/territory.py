@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -26,8 +26,18 @@ DEFAULT_TERRITORY_FILE = Path(__file__).resolve().parent.parent / "territory" / 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 MONTHS_FR = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
 )
 _INTERVAL = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 _PHONE = re.compile(r"^[0-9 +().-]{4,20}$")
@@ -45,7 +55,7 @@ class Interval:
     end: time
 
     @classmethod
-    def parse(cls, text: str) -> "Interval":
+    def parse(cls, text: str) -> Interval:
         match = _INTERVAL.match(text.strip())
         if not match:
             raise ValueError(f"plage horaire « {text} » invalide (format attendu HH:MM-HH:MM)")
@@ -61,7 +71,7 @@ class Interval:
 
 def _parse_intervals(values: List[str]) -> List[Interval]:
     intervals = sorted((Interval.parse(v) for v in values), key=lambda i: i.start)
-    for earlier, later in zip(intervals, intervals[1:]):
+    for earlier, later in zip(intervals, intervals[1:], strict=False):
         if later.start < earlier.end:
             raise ValueError("plages horaires qui se chevauchent")
     return intervals
@@ -78,7 +88,7 @@ class Service(_Model):
     address: str
     phone: str
     email: str
-    url: Optional[str] = None
+    url: str | None = None
     hours: Dict[str, List[Interval]] = {}
 
     @validator("phone")
@@ -113,14 +123,14 @@ class Closure(_Model):
     from_: date
     to: date
     reason: str
-    services: Optional[List[str]] = None
-    hours: Optional[List[Interval]] = None
+    services: List[str] | None = None
+    hours: List[Interval] | None = None
 
     class Config:
         fields = {"from_": "from"}
 
     @validator("hours", pre=True)
-    def _hours(cls, value: object) -> Optional[List[Interval]]:
+    def _hours(cls, value: object) -> List[Interval] | None:
         if value is None:
             return None
         if not isinstance(value, list):
@@ -142,6 +152,7 @@ class Territory(_Model):
     name: str
     kind: str
     display_name: str
+    of_name: str
     timezone: str = "Europe/Paris"
     website: str
     default_service: str
@@ -150,6 +161,12 @@ class Territory(_Model):
     closures: List[Closure] = []
     topics: Dict[str, str] = {}
     links: Dict[str, str] = {}
+
+    @validator("of_name")
+    def _of_name(cls, value: str) -> str:
+        if not value.startswith(("de la ", "de l'", "du ", "des ", "de ")):
+            raise ValueError("« of_name » doit commencer par « de la », « de l' », « du » ou « de »")
+        return value
 
     @validator("kind")
     def _kind(cls, value: str) -> str:
@@ -197,7 +214,7 @@ class Territory(_Model):
     def now(self) -> datetime:
         return datetime.now(self.tz)
 
-    def service_for(self, key: Optional[str] = None, topic: Optional[str] = None) -> str:
+    def service_for(self, key: str | None = None, topic: str | None = None) -> str:
         """The service key for an explicit service, else for a topic, else the default."""
         if key and key in self.services:
             return key
@@ -205,7 +222,7 @@ class Territory(_Model):
             return self.topics[topic]
         return self.default_service
 
-    def day_schedule(self, service_key: str, day: date) -> "DaySchedule":
+    def day_schedule(self, service_key: str, day: date) -> DaySchedule:
         """Opening intervals of a service on a given day, holidays and closures applied."""
         holiday = holiday_name(day, self.alsace_moselle)
         if holiday:
@@ -216,7 +233,7 @@ class Territory(_Model):
         regular = self.services[service_key].hours.get(WEEKDAYS[day.weekday()], [])
         return DaySchedule(day, list(regular), None)
 
-    def status(self, service_key: str, at: Optional[datetime] = None) -> "OpenStatus":
+    def status(self, service_key: str, at: datetime | None = None) -> OpenStatus:
         """Whether the service is open at `at` (default now), and the next opening."""
         at = (at or self.now()).astimezone(self.tz)
         today = self.day_schedule(service_key, at.date())
@@ -232,7 +249,7 @@ class Territory(_Model):
                     return OpenStatus(False, today, next_opening=opening)
         return OpenStatus(False, today)
 
-    def upcoming_closures(self, service_key: str, start: date, days: int = 14) -> List["DaySchedule"]:
+    def upcoming_closures(self, service_key: str, start: date, days: int = 14) -> List[DaySchedule]:
         """Days within `days` of `start` when the service departs from its usual week."""
         found = []
         for offset in range(days):
@@ -248,15 +265,15 @@ class Territory(_Model):
 class DaySchedule:
     day: date
     intervals: List[Interval]
-    reason: Optional[str]  # set when the day departs from the usual week
+    reason: str | None  # set when the day departs from the usual week
 
 
 @dataclass
 class OpenStatus:
     open_now: bool
     today: DaySchedule
-    closes_at: Optional[time] = None
-    next_opening: Optional[datetime] = None
+    closes_at: time | None = None
+    next_opening: datetime | None = None
 
 
 # ---- French formatting ---------------------------------------------------------------
@@ -284,14 +301,14 @@ def format_intervals_fr(intervals: List[Interval]) -> str:
 def format_week_fr(service: Service) -> List[str]:
     """One line per weekday: 'lundi : de 8h30 à 12h et de 13h30 à 17h30'."""
     lines = []
-    for key, label in zip(WEEKDAYS, WEEKDAYS_FR):
+    for key, label in zip(WEEKDAYS, WEEKDAYS_FR, strict=True):
         intervals = service.hours.get(key, [])
         if intervals:
             lines.append(f"{label} : {format_intervals_fr(intervals)}")
     return lines
 
 
-def describe_status_fr(territory: Territory, service_key: str, at: Optional[datetime] = None) -> str:
+def describe_status_fr(territory: Territory, service_key: str, at: datetime | None = None) -> str:
     """A short sentence: open until…, or closed with the next opening."""
     status = territory.status(service_key, at)
     reason = status.today.reason
@@ -329,7 +346,7 @@ def territory_path() -> Path:
 
 
 @lru_cache(maxsize=8)
-def load_territory(path: Optional[Path] = None) -> Territory:
+def load_territory(path: Path | None = None) -> Territory:
     """Load and validate the territory file (cached per path)."""
     path = Path(path) if path else territory_path()
     try:

@@ -8,7 +8,7 @@ the client choose `input_channel`. This subclass keeps the same URL
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Text
+from typing import Any, Dict
 
 from rasa.core.channels.rest import RestInput
 from sanic.exceptions import SanicException
@@ -38,17 +38,17 @@ def _payload(request: Request) -> Dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - any decoding failure is the client's
         raise BadRequest("Requête invalide : le corps doit être un objet JSON.") from exc
     if not isinstance(payload, dict):
-        raise BadRequest("Requête invalide : le corps doit être un objet JSON {\"sender\": …, \"message\": …}.")
+        raise BadRequest('Requête invalide : le corps doit être un objet JSON {"sender": …, "message": …}.')
     setattr(request.ctx, _PAYLOAD_KEY, payload)
     return payload
 
 
 class GuardedRestInput(RestInput):
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "rest"
 
-    async def _extract_sender(self, req: Request) -> Optional[Text]:
+    async def _extract_sender(self, req: Request) -> str | None:
         sender = _payload(req).get("sender")
         if isinstance(sender, int) and not isinstance(sender, bool):
             sender = str(sender)
@@ -58,7 +58,7 @@ class GuardedRestInput(RestInput):
             raise BadRequest("Requête invalide : « sender » est trop long.")
         return sender
 
-    def _extract_message(self, req: Request) -> Optional[Text]:
+    def _extract_message(self, req: Request) -> str | None:
         message = _payload(req).get("message")
         if not isinstance(message, str):
             raise BadRequest("Requête invalide : « message » doit être un texte.")
@@ -68,10 +68,10 @@ class GuardedRestInput(RestInput):
             )
         return message
 
-    def _extract_input_channel(self, req: Request) -> Text:
+    def _extract_input_channel(self, req: Request) -> str:
         return self.name()
 
-    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
+    def get_metadata(self, request: Request) -> Dict[str, Any] | None:
         metadata = _payload(request).get("metadata")
         if metadata is not None and not isinstance(metadata, dict):
             raise BadRequest("Requête invalide : « metadata » doit être un objet JSON.")

@@ -23,7 +23,7 @@ import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import psutil
 
@@ -60,7 +60,7 @@ class PeakMemory:
             self.peak_mb = max(self.peak_mb, total / 2**20)
             self._stop.wait(0.2)
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         self._thread.start()
         return self
 
@@ -84,8 +84,19 @@ def run_logged(cmd: List[str], log: Path) -> subprocess.Popen:
 def train(config: Path, out: Path, log: Path) -> Dict[str, float]:
     start = time.monotonic()
     proc = run_logged(
-        [str(BIN / "rasa"), "train", "--config", str(config), "--out", str(out), "--fixed-model-name", "bench",
-         "--force", "--num-threads", "2"],
+        [
+            str(BIN / "rasa"),
+            "train",
+            "--config",
+            str(config),
+            "--out",
+            str(out),
+            "--fixed-model-name",
+            "bench",
+            "--force",
+            "--num-threads",
+            "2",
+        ],
         log,
     )
     with PeakMemory([proc.pid]) as memory:
@@ -97,8 +108,7 @@ def train(config: Path, out: Path, log: Path) -> Dict[str, float]:
 
 def nlu_f1(model: Path, out: Path, log: Path) -> Dict[str, float]:
     proc = run_logged(
-        [str(BIN / "rasa"), "test", "nlu", "--nlu", "tests/nlu", "--model", str(model),
-         "--out", str(out)],
+        [str(BIN / "rasa"), "test", "nlu", "--nlu", "tests/nlu", "--model", str(model), "--out", str(out)],
         log,
     )
     if proc.wait() != 0:
@@ -229,7 +239,7 @@ def verdicts(result: Dict[str, float]) -> List[str]:
     return lines
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: List[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer turns (smoke run)")
     parser.add_argument("--only", choices=sorted(CONFIGS), help="bench one configuration only")

@@ -66,7 +66,9 @@ def fallback_tradeoff(results: Path, thresholds=(0.3, 0.4, 0.45, 0.5, 0.6, 0.7))
     for threshold in thresholds:
         lost = sum(c < threshold for c in right) / max(1, len(right))
         caught = sum(c < threshold for c in wrong) / max(1, len(wrong))
-        lines.append(f"  {threshold:.2f}: {lost:6.1%} of right answers fall back, {caught:6.1%} of errors caught")
+        lines.append(
+            f"  {threshold:.2f}: {lost:6.1%} of right answers fall back, {caught:6.1%} of errors caught"
+        )
     return lines
 
 
@@ -91,8 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     intent_f1 = intents["macro avg"]["f1-score"]
     print(f"intent macro-F1 = {intent_f1:.4f} (floor {args.min_intent_f1})")
     weak = sorted(
-        (name, v["f1-score"]) for name, v in intents.items() if isinstance(v, dict) and "support" in v
-        and name not in ("macro avg", "weighted avg", "micro avg") and v["f1-score"] < 0.9
+        (name, v["f1-score"])
+        for name, v in intents.items()
+        if isinstance(v, dict)
+        and "support" in v
+        and name not in ("macro avg", "weighted avg", "micro avg")
+        and v["f1-score"] < 0.9
     )
     for name, f1 in weak:
         print(f"  weak intent: {name} F1={f1:.2f}")

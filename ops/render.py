@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
@@ -34,14 +34,16 @@ def tracker_store_config(url: str) -> Dict[str, Any]:
     """
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
-        path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
+        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
         if not path:
             raise ConfigError("GRU_TRACKER_STORE_URL : chemin SQLite manquant (sqlite:///var/rasa.db)")
         return {"type": "SQL", "dialect": "sqlite", "db": path}
     if parts.scheme in ("postgresql", "postgres", "postgresql+psycopg2"):
         database = parts.path.lstrip("/")
         if not parts.hostname or not database:
-            raise ConfigError("GRU_TRACKER_STORE_URL : hôte ou base manquant (postgresql://user:pass@host:5432/db)")
+            raise ConfigError(
+                "GRU_TRACKER_STORE_URL : hôte ou base manquant (postgresql://user:pass@host:5432/db)"
+            )
         config: Dict[str, Any] = {
             "type": "SQL",
             "dialect": "postgresql",
@@ -60,7 +62,7 @@ def tracker_store_config(url: str) -> Dict[str, Any]:
     raise ConfigError(f"GRU_TRACKER_STORE_URL : schéma « {parts.scheme} » non géré (sqlite ou postgresql)")
 
 
-def lock_store_config(url: Optional[str]) -> Optional[Dict[str, Any]]:
+def lock_store_config(url: str | None) -> Dict[str, Any] | None:
     """`redis://[:password@]host[:port][/db]` -> Rasa Redis lock store; None = in memory."""
     if not url:
         return None
@@ -118,7 +120,7 @@ def credentials(env: Mapping[str, str]) -> Dict[str, Any]:
     return config
 
 
-def write(out_dir: Path, env: Optional[Mapping[str, str]] = None) -> Dict[str, Path]:
+def write(out_dir: Path, env: Mapping[str, str] | None = None) -> Dict[str, Path]:
     """Write endpoints.yml and credentials.yml into `out_dir` (mode 600: they may hold secrets)."""
     env = os.environ if env is None else env
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -30,10 +30,15 @@ def main() -> int:
     except (RuntimeError, TimeoutError) as exc:
         print(f"Le démarrage a échoué : {exc}", file=sys.stderr)
         return 1
-    facebook = " et Facebook Messenger (/webhooks/facebook/webhook)" if os.environ.get("FACEBOOK_VERIFY_TOKEN") else ""
+    facebook = (
+        " et Facebook Messenger (/webhooks/facebook/webhook)"
+        if os.environ.get("FACEBOOK_VERIFY_TOKEN")
+        else ""
+    )
+    body = '{"sender":"moi","message":"Bonjour"}'
     print(
         f"\nPrêt en {stack.startup_seconds:.0f} s.\n"
-        f"  REST     : curl -s {stack.url}/webhooks/rest/webhook -d '{{\"sender\":\"moi\",\"message\":\"Bonjour\"}}'\n"
+        f"  REST     : curl -s {stack.url}/webhooks/rest/webhook -d '{body}'\n"
         f"  socketio : {stack.url} (widget rasa-webchat){facebook}\n"
         f"  actions  : http://127.0.0.1:{action_port}/health\n"
         "Ctrl-C pour arrêter.",
@@ -51,7 +56,10 @@ def main() -> int:
         while not stopping:
             for proc in stack.processes:
                 if proc.poll() is not None:
-                    print(f"Un processus s'est arrêté (code {proc.returncode}) : arrêt de l'ensemble.", file=sys.stderr)
+                    print(
+                        f"Un processus s'est arrêté (code {proc.returncode}) : arrêt de l'ensemble.",
+                        file=sys.stderr,
+                    )
                     stopping = True
             time.sleep(0.5)
     finally:

@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Dict, List, Mapping, Optional
+from typing import IO, Dict, List, Mapping
 
 from ops import render
 
@@ -23,7 +23,7 @@ ROOT = render.ROOT
 BIN = Path(sys.executable).parent
 
 
-def wait_http(url: str, timeout: float, proc: Optional[subprocess.Popen] = None) -> float:
+def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) -> float:
     """Poll `url` until it answers 200; return the seconds it took. Fails fast if `proc` dies."""
     start = time.monotonic()
     while True:
@@ -75,11 +75,11 @@ def start_stack(
     *,
     rasa_port: int = 5005,
     action_port: int = 5055,
-    model: Optional[Path] = None,
-    env: Optional[Mapping[str, str]] = None,
-    run_dir: Optional[Path] = None,
+    model: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    run_dir: Path | None = None,
     cors: str = "*",
-    log: Optional[IO[bytes]] = None,
+    log: IO[bytes] | None = None,
     timeout: float = 240.0,
 ) -> Stack:
     """Start the action server, then Rasa; return once both answer on HTTP."""
@@ -94,19 +94,27 @@ def start_stack(
     (ROOT / "var").mkdir(exist_ok=True)
     stack = Stack(rasa_port, action_port)
     started = time.monotonic()
-    popen = dict(cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT if log else None, start_new_session=True)
+    popen = dict(
+        cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT if log else None, start_new_session=True
+    )
     try:
         action = subprocess.Popen(
             [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)], **popen
         )
         stack.processes.append(action)
         rasa_cmd = [
-            str(BIN / "rasa"), "run",
-            "--port", str(rasa_port),
-            "--cors", cors,
-            "--endpoints", str(files["endpoints"]),
-            "--credentials", str(files["credentials"]),
-            "--model", str(model or ROOT / "models"),
+            str(BIN / "rasa"),
+            "run",
+            "--port",
+            str(rasa_port),
+            "--cors",
+            cors,
+            "--endpoints",
+            str(files["endpoints"]),
+            "--credentials",
+            str(files["credentials"]),
+            "--model",
+            str(model or ROOT / "models"),
         ]
         rasa = subprocess.Popen(rasa_cmd, **popen)
         stack.processes.append(rasa)
@@ -118,4 +126,3 @@ def start_stack(
         raise
     stack.startup_seconds = time.monotonic() - started
     return stack
-

@@ -70,7 +70,9 @@ def assert_healthy(stack):
 
 def test_rest_bonjour_gets_the_french_welcome_with_buttons(stack):
     replies = say(stack, f"citizen-{uuid.uuid4()}", "Bonjour")
-    assert replies[0]["text"].startswith("Bonjour et bienvenue ! Je suis l'assistant en ligne de Mairie de Villebrune")
+    assert replies[0]["text"].startswith(
+        "Bonjour et bienvenue ! Je suis l'assistant en ligne de la mairie de Villebrune"
+    )
     payloads = [b["payload"] for b in replies[0]["buttons"]]
     assert "/book_appointment" in payloads and "/human_handoff" in payloads
 
@@ -127,12 +129,23 @@ async def test_socketio_bonjour(stack):
         "1 OR 1=1",
         "{{7*7}} ${jndi:ldap://x}",
         "\u0000\u0001\u0002",
-        "/greet{\"service\": [1, 2, {\"x\": null}]}",
+        '/greet{"service": [1, 2, {"x": null}]}',
         "/nonexistent_intent",
     ],
     ids=[
-        "10k-chars", "10k-sentence", "emojis", "empty", "spaces", "script", "img-onerror",
-        "sql-drop", "sql-or", "template-injection", "control-chars", "malformed-entities", "unknown-intent",
+        "10k-chars",
+        "10k-sentence",
+        "emojis",
+        "empty",
+        "spaces",
+        "script",
+        "img-onerror",
+        "sql-drop",
+        "sql-or",
+        "template-injection",
+        "control-chars",
+        "malformed-entities",
+        "unknown-intent",
     ],
 )
 def test_hostile_messages_get_a_clear_french_answer(stack, message):
@@ -160,8 +173,16 @@ def test_hostile_messages_get_a_clear_french_answer(stack, message):
         (b'{"message": "' + b"x" * 2_000_000 + b'", "sender": "x"}', "application/json"),
     ],
     ids=[
-        "not-json", "empty-body", "json-list", "no-message", "message-object", "sender-object", "binary",
-        "sender-bool", "metadata-string", "2MB",
+        "not-json",
+        "empty-body",
+        "json-list",
+        "no-message",
+        "message-object",
+        "sender-object",
+        "binary",
+        "sender-bool",
+        "metadata-string",
+        "2MB",
     ],
 )
 def test_malformed_rest_payloads_get_a_clean_4xx(stack, body, content_type):

@@ -43,12 +43,12 @@ async def run(action, tr):
     return dispatcher.messages, events
 
 
-async def test_session_start_keeps_slots_and_sets_the_territory_name():
-    _, events = await run(core.ActionSessionStart(), tracker(slots={"service": "ccas", "territory_name": None}))
+async def test_session_start_keeps_slots_and_names_the_territory():
+    _, events = await run(core.ActionSessionStart(), tracker(slots={"service": "ccas", "territory_of": None}))
     names = [e["event"] for e in events]
     assert names[0] == "session_started" and names[-1] == "action"
     slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
-    assert slots == {"service": "ccas", "territory_name": "Mairie de Villebrune"}
+    assert slots == {"service": "ccas", "territory_of": "de la mairie de Villebrune"}
 
 
 async def test_first_fallback_suggests_likely_topics():

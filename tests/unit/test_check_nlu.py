@@ -12,9 +12,9 @@ def test_plain_text_strips_annotations():
 def test_overlap_is_detected(tmp_path: Path):
     train = tmp_path / "train"
     train.mkdir()
-    (train / "a.yml").write_text('nlu:\n- intent: greet\n  examples: |\n    - Bonjour  à vous\n')
+    (train / "a.yml").write_text("nlu:\n- intent: greet\n  examples: |\n    - Bonjour  à vous\n")
     test = tmp_path / "test.yml"
-    test.write_text('nlu:\n- intent: greet\n  examples: |\n    - bonjour à vous\n    - salut\n')
+    test.write_text("nlu:\n- intent: greet\n  examples: |\n    - bonjour à vous\n    - salut\n")
     assert overlap(train, test) == {"bonjour à vous"}
 
 

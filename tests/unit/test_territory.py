@@ -41,7 +41,12 @@ def write_variant(tmp_path: Path, **changes) -> Path:
 
 @pytest.mark.parametrize(
     "year, expected",
-    [(2024, date(2024, 3, 31)), (2025, date(2025, 4, 20)), (2026, date(2026, 4, 5)), (2027, date(2027, 3, 28))],
+    [
+        (2024, date(2024, 3, 31)),
+        (2025, date(2025, 4, 20)),
+        (2026, date(2026, 4, 5)),
+        (2027, date(2027, 3, 28)),
+    ],
 )
 def test_easter(year, expected):
     assert easter_sunday(year) == expected
@@ -118,6 +123,7 @@ def test_french_formats():
         ({"topics__waste": "piscine"}, "topics.waste"),
         ({"timezone": "Europe/Lutece"}, "fuseau horaire"),
         ({"kind": "village"}, "kind"),
+        ({"of_name": "Villebrune"}, "of_name"),
         ({"surprise": 1}, "surprise"),
     ],
 )
