@@ -35,7 +35,7 @@ train: $(STAMP)
 	  ls -t models/*.tar.gz | tail -n +2 | xargs -r rm -f; \
 	fi
 
-test: $(STAMP) validate train test-stories test-nlu pytest
+test: $(STAMP) lint validate train test-stories test-nlu pytest
 
 validate: $(STAMP)
 	$(BIN)/rasa data validate --fail-on-warnings

@@ -7,7 +7,10 @@ the answer, speak. Nothing here does I/O besides the territory file read at star
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
+import os
+import secrets
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
@@ -34,9 +37,14 @@ TERRITORY: Territory = load_territory()
 FALLBACK_INTENT = "nlu_fallback"
 
 
+# Salted so that a short id (a phone-like Messenger PSID) cannot be found back by brute force.
+# Set GRU_LOG_SALT to keep pseudonyms stable across restarts; otherwise one salt per process.
+_LOG_SALT = (os.environ.get("GRU_LOG_SALT") or secrets.token_hex(16)).encode("utf-8")
+
+
 def pseudonym(sender_id: str) -> str:
-    """A short, stable, non-reversible id for logs (no personal data in logs)."""
-    return hashlib.sha256(sender_id.encode("utf-8")).hexdigest()[:10]
+    """A short, non-reversible id for logs: conversations can be followed, not identified."""
+    return hmac.new(_LOG_SALT, sender_id.encode("utf-8"), hashlib.sha256).hexdigest()[:12]
 
 
 def latest_entity(tracker: Tracker, entity: str) -> str | None:

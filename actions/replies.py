@@ -142,8 +142,6 @@ def opening_hours_text(territory: Territory, service_key: str, at: datetime | No
     lines += [f"• {line}" for line in format_week_fr(service)]
     lines.append(describe_status_fr(territory, service_key, at))
     for day in territory.upcoming_closures(service_key, at.date(), days=14):
-        if day.day < at.date():
-            continue
         change = format_intervals_fr(day.intervals)
         change = "fermé" if change == "fermé" else f"ouvert seulement {change}"
         lines.append(f"Attention, {format_date_fr(day.day)} : {change} ({day.reason}).")

@@ -314,7 +314,7 @@ def describe_status_fr(territory: Territory, service_key: str, at: datetime | No
     reason = status.today.reason
     if status.open_now:
         text = f"C'est ouvert en ce moment, jusqu'à {format_time_fr(status.closes_at)}."
-        return f"{text} Aujourd'hui : {reason}." if reason else text
+        return f"{text} Aujourd'hui, {reason}." if reason else text
     text = "C'est fermé en ce moment"
     if reason and not status.today.intervals:
         text += f" ({reason})"

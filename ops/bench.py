@@ -108,7 +108,18 @@ def train(config: Path, out: Path, log: Path) -> Dict[str, float]:
 
 def nlu_f1(model: Path, out: Path, log: Path) -> Dict[str, float]:
     proc = run_logged(
-        [str(BIN / "rasa"), "test", "nlu", "--nlu", "tests/nlu", "--model", str(model), "--out", str(out)],
+        [
+            str(BIN / "rasa"),
+            "test",
+            "nlu",
+            "--nlu",
+            "tests/nlu",
+            "--model",
+            str(model),
+            "--no-plot",
+            "--out",
+            str(out),
+        ],
         log,
     )
     if proc.wait() != 0:

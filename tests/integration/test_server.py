@@ -192,6 +192,17 @@ def test_malformed_rest_payloads_get_a_clean_4xx(stack, body, content_type):
     assert_healthy(stack)
 
 
+def test_logs_carry_no_personal_data(stack, stack_paths):
+    _, log_path = stack_paths
+    sender = f"privacy-{uuid.uuid4()}"
+    say(stack, sender, "je suis Jeanne Testeuse-Unique, 0612345678, ma mère ne peut plus vivre seule")
+    say(stack, sender, "zxqv blorp fnord")  # a fallback, which the action server logs
+    log = log_path.read_text(encoding="utf-8", errors="replace")
+    assert "conversation=" in log
+    for secret in ("Testeuse-Unique", "0612345678", "blorp", sender):
+        assert secret not in log
+
+
 def test_conversations_survive_a_restart(stack, stack_paths):
     db_path, log_path = stack_paths
     sender = f"persistent-{uuid.uuid4()}"

@@ -115,3 +115,9 @@ def test_opening_hours_mention_the_coming_closures():
     text = opening_hours_text(TERRITORY, "accueil", datetime(2026, 12, 21, 9, 0, tzinfo=TERRITORY.tz))
     assert "Attention, jeudi 24 décembre : ouvert seulement de 8h30 à 12h" in text
     assert "Attention, vendredi 25 décembre : fermé (jour férié : Noël)." in text
+
+
+def test_log_pseudonyms_hide_the_sender():
+    first = core.pseudonym("0612345678")
+    assert first == core.pseudonym("0612345678") and len(first) == 12
+    assert "0612345678" not in first and first != core.pseudonym("0612345679")
