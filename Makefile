@@ -19,11 +19,7 @@ run: train
 
 ## Talk to the assistant in the terminal.
 shell: train
-	@mkdir -p var
-	$(BIN)/python -m ops.render >/dev/null
-	$(BIN)/rasa run actions --actions actions --port $${ACTION_PORT:-5055} & \
-	  trap "kill $$! 2>/dev/null" EXIT; \
-	  $(BIN)/rasa shell --endpoints .run/endpoints.yml
+	$(BIN)/python -m ops.shell
 
 ## Train only when data, config or domain changed (Rasa fingerprinting: `--dry-run`
 ## exits 0 when the cached graph is up to date). Keeps only the newest model.

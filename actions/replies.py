@@ -138,7 +138,7 @@ def topic_contact_text(territory: Territory, intent: str, at: datetime | None = 
 def opening_hours_text(territory: Territory, service_key: str, at: datetime | None = None) -> str:
     service = territory.services[service_key]
     at = at or territory.now()
-    lines = [f"Horaires de {service.name} :"]
+    lines = [f"{service.name} — horaires d'ouverture :"]
     lines += [f"• {line}" for line in format_week_fr(service)]
     lines.append(describe_status_fr(territory, service_key, at))
     for day in territory.upcoming_closures(service_key, at.date(), days=14):

@@ -80,10 +80,10 @@ def test_rest_bonjour_gets_the_french_welcome_with_buttons(stack):
 def test_rest_opening_hours_flow(stack):
     sender = f"citizen-{uuid.uuid4()}"
     replies = say(stack, sender, "c'est ouvert quand la mairie ?")
-    assert replies[0]["text"].startswith("Horaires de Accueil de la mairie :")
+    assert replies[0]["text"].startswith("Accueil de la mairie — horaires d'ouverture :")
     other = replies[0]["buttons"][0]
     replies = say(stack, sender, other["payload"])
-    assert replies[0]["text"].startswith(f"Horaires de {other['title']} :")
+    assert replies[0]["text"].startswith(f"{other['title']} — horaires d'ouverture :")
 
 
 async def test_socketio_bonjour(stack):

@@ -93,7 +93,7 @@ async def test_handoff_prefers_an_explicit_service():
 async def test_opening_hours_of_the_named_service_with_other_services_as_buttons():
     entities = [{"entity": "service", "value": "etat_civil"}]
     messages, events = await run(core.ActionOpeningHours(), tracker(user("opening_hours", entities=entities)))
-    assert messages[0]["text"].startswith("Horaires de Service état civil :")
+    assert messages[0]["text"].startswith("Service état civil — horaires d'ouverture :")
     assert "• jeudi : de 8h30 à 12h et de 13h30 à 19h" in messages[0]["text"]
     assert all(b["payload"].startswith("/opening_hours{") for b in messages[0]["buttons"])
     assert events == [{"event": "slot", "timestamp": None, "name": "service", "value": "etat_civil"}]
