@@ -71,6 +71,25 @@ class Stack:
                 proc.wait()
 
 
+def prepare(
+    action_port: int, env: Mapping[str, str] | None = None, run_dir: Path | None = None
+) -> tuple[Dict[str, str], Dict[str, Path]]:
+    """The child processes' environment, and Rasa's config files rendered from it."""
+    full_env: Dict[str, str] = dict(os.environ if env is None else env)
+    full_env.setdefault("GRU_ACTION_SERVER_URL", f"http://127.0.0.1:{action_port}/webhook")
+    full_env.setdefault("PYTHONUNBUFFERED", "1")
+    full_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # The Rasa server imports channels/ and the action server actions/ from the repo.
+    full_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), full_env.get("PYTHONPATH")) if p)
+    files = render.write(run_dir or ROOT / ".run", full_env)
+    (ROOT / "var").mkdir(exist_ok=True)
+    return full_env, files
+
+
+def action_server_command(action_port: int) -> List[str]:
+    return [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)]
+
+
 def start_stack(
     *,
     rasa_port: int = 5005,
@@ -83,24 +102,14 @@ def start_stack(
     timeout: float = 240.0,
 ) -> Stack:
     """Start the action server, then Rasa; return once both answer on HTTP."""
-    full_env: Dict[str, str] = dict(os.environ if env is None else env)
-    full_env.setdefault("GRU_ACTION_SERVER_URL", f"http://127.0.0.1:{action_port}/webhook")
-    full_env.setdefault("PYTHONUNBUFFERED", "1")
-    # The Rasa server imports channels/ and the action server actions/ from the repo.
-    full_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), full_env.get("PYTHONPATH")) if p)
-    full_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    run_dir = run_dir or ROOT / ".run"
-    files = render.write(run_dir, full_env)
-    (ROOT / "var").mkdir(exist_ok=True)
+    full_env, files = prepare(action_port, env, run_dir)
     stack = Stack(rasa_port, action_port)
     started = time.monotonic()
     popen = dict(
         cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT if log else None, start_new_session=True
     )
     try:
-        action = subprocess.Popen(
-            [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)], **popen
-        )
+        action = subprocess.Popen(action_server_command(action_port), **popen)
         stack.processes.append(action)
         rasa_cmd = [
             str(BIN / "rasa"),

@@ -10,20 +10,14 @@ import signal
 import subprocess
 import sys
 
-from ops import render, servers
+from ops import servers
 
 
 def main() -> int:
     action_port = int(os.environ.get("ACTION_PORT", "5055"))
-    env = dict(os.environ, GRU_ACTION_SERVER_URL=f"http://127.0.0.1:{action_port}/webhook")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(servers.ROOT), env.get("PYTHONPATH")) if p)
-    files = render.write(servers.ROOT / ".run", env)
-    (servers.ROOT / "var").mkdir(exist_ok=True)
+    env, files = servers.prepare(action_port)
     action = subprocess.Popen(
-        [str(servers.BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
-        cwd=servers.ROOT,
-        env=env,
-        start_new_session=True,
+        servers.action_server_command(action_port), cwd=servers.ROOT, env=env, start_new_session=True
     )
     stack = servers.Stack(rasa_port=0, action_port=action_port, processes=[action])
     signal.signal(signal.SIGHUP, lambda *_: sys.exit(1))
