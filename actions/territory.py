@@ -164,8 +164,8 @@ class Territory(_Model):
 
     @validator("of_name")
     def _of_name(cls, value: str) -> str:
-        if not value.startswith(("de la ", "de l'", "du ", "des ", "de ")):
-            raise ValueError("« of_name » doit commencer par « de la », « de l' », « du » ou « de »")
+        if not value.startswith(("de ", "du ", "des ")):
+            raise ValueError("« of_name » doit commencer par « de », « de l' », « du » ou « des »")
         return value
 
     @validator("kind")

@@ -28,6 +28,7 @@ from typing import Dict, List
 import psutil
 
 from ops import servers
+from ops.check_nlu import entity_scores, intent_report
 from ops.render import ROOT
 
 BIN = Path(sys.executable).parent
@@ -124,12 +125,10 @@ def nlu_f1(model: Path, out: Path, log: Path) -> Dict[str, float]:
     )
     if proc.wait() != 0:
         raise RuntimeError(f"NLU evaluation failed: see {log}")
-    report = json.loads((out / "intent_report.json").read_text())
-    result = {"intent_macro_f1": report["macro avg"]["f1-score"]}
-    entity_reports = list(out.glob("*Classifier_report.json")) + list(out.glob("*Extractor_report.json"))
-    for path in entity_reports:
-        entities = json.loads(path.read_text())
-        result["entity_micro_f1"] = entities.get("micro avg", {}).get("f1-score", 0.0)
+    result = {"intent_macro_f1": intent_report(out)["macro avg"]["f1-score"]}
+    entities = entity_scores(out)
+    if entities is not None:
+        result["entity_micro_f1"] = entities["micro"]
     return result
 
 
