@@ -38,11 +38,21 @@ def create_engine(url: str | None = None) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
+            # The driver's own transaction handling is off: SQLAlchemy emits BEGIN
+            # (below), so savepoints work and write transactions can take the lock first.
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=15000")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            # A write transaction starts with BEGIN IMMEDIATE: it waits for the write
+            # lock (busy_timeout) instead of failing when a read turns into a write.
+            immediate = conn.get_execution_options().get("sqlite_immediate")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     connect_args = {"connect_timeout": 5} if parsed.get_backend_name() == "postgresql" else {}
@@ -58,14 +68,27 @@ def create_engine(url: str | None = None) -> Engine:
 
 
 @lru_cache(maxsize=4)
-def _session_factory(url: str) -> sessionmaker:
-    return sessionmaker(bind=create_engine(url), future=True, expire_on_commit=False)
+def engine_for(url: str) -> Engine:
+    """The process-wide engine (one connection pool) for a database URL."""
+    return create_engine(url)
+
+
+@lru_cache(maxsize=8)
+def _session_factory(url: str, write: bool) -> sessionmaker:
+    engine = engine_for(url)
+    if write:
+        engine = engine.execution_options(sqlite_immediate=True)
+    return sessionmaker(bind=engine, future=True, expire_on_commit=False)
 
 
 @contextmanager
-def session_scope(url: str | None = None) -> Iterator[Session]:
-    """One short transaction: commit on success, roll back on any error."""
-    session = _session_factory(url or database_url())()
+def session_scope(url: str | None = None, write: bool = False) -> Iterator[Session]:
+    """One short transaction: commit on success, roll back on any error.
+
+    `write=True` for transactions that insert or update: on SQLite they take the
+    write lock at BEGIN, so concurrent writers queue instead of failing.
+    """
+    session = _session_factory(url or database_url(), write)()
     try:
         yield session
         session.commit()

@@ -77,6 +77,20 @@ def _parse_intervals(values: List[str]) -> List[Interval]:
     return intervals
 
 
+def parse_week_hours(value: object) -> Dict[str, List[Interval]]:
+    """{"monday": ["08:30-12:00", …], …} → intervals per weekday, with French errors."""
+    if not isinstance(value, dict):
+        raise ValueError("« hours » doit associer un jour (monday…sunday) à des plages")
+    parsed = {}
+    for day, intervals in value.items():
+        if day not in WEEKDAYS:
+            raise ValueError(f"jour « {day} » inconnu (attendu : {', '.join(WEEKDAYS)})")
+        if not isinstance(intervals, list):
+            raise ValueError(f"{day} : une liste de plages est attendue")
+        parsed[day] = _parse_intervals([str(v) for v in intervals])
+    return parsed
+
+
 class _Model(BaseModel):
     class Config:
         extra = Extra.forbid
@@ -105,18 +119,7 @@ class Service(_Model):
 
     @validator("hours", pre=True)
     def _hours(cls, value: object) -> Dict[str, List[Interval]]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise ValueError("« hours » doit associer un jour (monday…sunday) à des plages")
-        parsed = {}
-        for day, intervals in value.items():
-            if day not in WEEKDAYS:
-                raise ValueError(f"jour « {day} » inconnu (attendu : {', '.join(WEEKDAYS)})")
-            if not isinstance(intervals, list):
-                raise ValueError(f"{day} : une liste de plages est attendue")
-            parsed[day] = _parse_intervals([str(v) for v in intervals])
-        return parsed
+        return {} if value is None else parse_week_hours(value)
 
 
 class Closure(_Model):

@@ -1,0 +1,1 @@
+"""Booking engine: sites, schedules, availability, appointments (plain Python + SQLAlchemy)."""

@@ -1,0 +1,160 @@
+"""Booking configuration: the meeting points (sites) where identity documents are taken.
+
+A YAML file that content teams edit (territory/demo/booking.yml by default,
+GRU_BOOKING_FILE to change it), validated at start with French messages naming
+the faulty field. It is the source of truth for sites and their weekly hours;
+`booking.seed` copies it into the booking database, where agents add extra
+openings and closures (booking.cli).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, List
+
+import yaml
+from pydantic import BaseModel, Extra, ValidationError, root_validator, validator
+
+from actions.territory import Interval, TerritoryConfigError, parse_week_hours
+
+DEFAULT_BOOKING_FILE = Path(__file__).resolve().parent.parent / "territory" / "demo" / "booking.yml"
+_SITE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+
+
+class _Model(BaseModel):
+    class Config:
+        extra = Extra.forbid
+        arbitrary_types_allowed = True
+
+
+class SiteConfig(_Model):
+    id: str
+    name: str
+    address: str
+    zip_code: str
+    city: str
+    latitude: float
+    longitude: float
+    stations: int
+    phone: str | None = None
+    website: str | None = None
+    city_logo: str | None = None
+    hours: Dict[str, List[Interval]]
+
+    @validator("id")
+    def _id(cls, value: str) -> str:
+        if not _SITE_ID.match(value):
+            raise ValueError(f"identifiant de site « {value} » invalide (minuscules, chiffres, tirets)")
+        return value
+
+    @validator("stations")
+    def _stations(cls, value: int) -> int:
+        if not 1 <= value <= 20:
+            raise ValueError("« stations » (nombre de stations biométriques) doit être entre 1 et 20")
+        return value
+
+    @validator("latitude")
+    def _lat(cls, value: float) -> float:
+        if not -90 <= value <= 90:
+            raise ValueError("latitude hors de [-90, 90]")
+        return value
+
+    @validator("longitude")
+    def _lon(cls, value: float) -> float:
+        if not -180 <= value <= 180:
+            raise ValueError("longitude hors de [-180, 180]")
+        return value
+
+    @validator("hours", pre=True)
+    def _hours(cls, value: object) -> Dict[str, List[Interval]]:
+        if not value:
+            raise ValueError("« hours » doit associer au moins un jour (monday…sunday) à des plages")
+        return parse_week_hours(value)
+
+
+class ClosureConfig(_Model):
+    date: date
+    reason: str
+    sites: List[str] | None = None
+
+
+class BookingConfig(_Model):
+    minutes_per_document: int = 15
+    slot_step_minutes: int = 15
+    booking_window_days: int = 60
+    min_notice_minutes: int = 60
+    max_people: int = 5
+    sites: List[SiteConfig]
+    closures: List[ClosureConfig] = []
+
+    @validator("minutes_per_document", "slot_step_minutes")
+    def _minutes(cls, value: int) -> int:
+        if not 5 <= value <= 120 or 60 % value and value % 15:
+            raise ValueError("durée en minutes invalide (entre 5 et 120, diviseur de 60 ou multiple de 15)")
+        return value
+
+    @validator("booking_window_days")
+    def _window(cls, value: int) -> int:
+        if not 1 <= value <= 366:
+            raise ValueError("« booking_window_days » doit être entre 1 et 366")
+        return value
+
+    @validator("max_people")
+    def _people(cls, value: int) -> int:
+        if not 1 <= value <= 10:
+            raise ValueError("« max_people » doit être entre 1 et 10")
+        return value
+
+    @root_validator(skip_on_failure=True)
+    def _references(cls, values: dict) -> dict:
+        if not values["sites"]:
+            raise ValueError("au moins un site est nécessaire")
+        ids = [site.id for site in values["sites"]]
+        if len(set(ids)) != len(ids):
+            raise ValueError("deux sites ont le même identifiant")
+        if values["minutes_per_document"] % values["slot_step_minutes"]:
+            raise ValueError("« minutes_per_document » doit être un multiple de « slot_step_minutes »")
+        for closure in values.get("closures", []):
+            for site in closure.sites or []:
+                if site not in ids:
+                    raise ValueError(f"fermeture du {closure.date} : site « {site} » non défini")
+        return values
+
+    def site(self, site_id: str) -> SiteConfig:
+        for site in self.sites:
+            if site.id == site_id:
+                return site
+        raise KeyError(site_id)
+
+
+def booking_path() -> Path:
+    return Path(os.environ.get("GRU_BOOKING_FILE") or DEFAULT_BOOKING_FILE)
+
+
+def _format_error(exc: ValidationError, path: Path) -> str:
+    lines = [f"Fichier de rendez-vous invalide : {path}"]
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"] if part != "__root__") or "(racine)"
+        lines.append(f"  - {where} : {error['msg']}")
+    return "\n".join(lines)
+
+
+@lru_cache(maxsize=4)
+def load_booking_config(path: Path | None = None) -> BookingConfig:
+    path = path or booking_path()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise TerritoryConfigError(f"Fichier de rendez-vous introuvable : {path}") from exc
+    except yaml.YAMLError as exc:
+        raise TerritoryConfigError(f"Fichier de rendez-vous illisible (YAML) : {path}\n{exc}") from exc
+    if not isinstance(raw, dict):
+        raise TerritoryConfigError(f"Fichier de rendez-vous invalide : {path} (un dictionnaire est attendu)")
+    try:
+        return BookingConfig.parse_obj(raw)
+    except ValidationError as exc:
+        raise TerritoryConfigError(_format_error(exc, path)) from exc

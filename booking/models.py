@@ -1,0 +1,165 @@
+"""Booking database schema (SQLAlchemy 1.4, 2.0-style; migrations in booking/migrations).
+
+Times are wall-clock times of the territory (Europe/Paris), stored without an
+offset: opening hours, closures and appointments are all local, and an offset is
+added only where another system needs one (ANTS).
+
+No slot is ever given twice: an appointment holds one `slot_claims` row per
+time step it covers on one biometric station, and (site, station, slot_start) is
+the primary key. Two bookings of the same station and time cannot both commit,
+whatever the number of concurrent requests; the database says no, not Python.
+An ANTS pre-application number can hold one live appointment only, enforced the
+same way by `application_claims`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+Base = declarative_base(metadata=MetaData(naming_convention=NAMING))
+
+REASONS = ("CNI", "PASSPORT", "CNI-PASSPORT")
+STATUSES = ("booked", "cancelled", "honoured", "no_show")
+
+
+class Site(Base):
+    __tablename__ = "sites"
+    id = Column(String(64), primary_key=True)
+    name = Column(String(200), nullable=False)
+    address = Column(String(300), nullable=False)
+    zip_code = Column(String(10), nullable=False)
+    city = Column(String(100), nullable=False)
+    latitude = Column(Float, nullable=False)
+    longitude = Column(Float, nullable=False)
+    stations = Column(Integer, nullable=False)
+    phone = Column(String(30))
+    website = Column(String(300))
+    city_logo = Column(String(300))
+    active = Column(Boolean, nullable=False, default=True)
+    schedules = relationship("WeeklySchedule", cascade="all, delete-orphan", back_populates="site")
+
+    __table_args__ = (CheckConstraint("stations >= 1", name="stations_positive"),)
+
+
+class WeeklySchedule(Base):
+    """Regular opening of a site: weekday (0 = Monday) and a time interval."""
+
+    __tablename__ = "weekly_schedules"
+    id = Column(Integer, primary_key=True)
+    site_id = Column(String(64), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False, index=True)
+    weekday = Column(Integer, nullable=False)
+    start_time = Column(Time, nullable=False)
+    end_time = Column(Time, nullable=False)
+    site = relationship("Site", back_populates="schedules")
+
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        CheckConstraint("end_time > start_time", name="interval_order"),
+    )
+
+
+class ExtraOpening(Base):
+    """An opening added by an agent for one day (e.g. a Saturday session before summer)."""
+
+    __tablename__ = "extra_openings"
+    id = Column(Integer, primary_key=True)
+    site_id = Column(String(64), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False)
+    day = Column(Date, nullable=False)
+    start_time = Column(Time, nullable=False)
+    end_time = Column(Time, nullable=False)
+    stations = Column(Integer)  # None: the site's number of stations
+
+    __table_args__ = (
+        CheckConstraint("end_time > start_time", name="interval_order"),
+        Index("ix_extra_openings_site_day", "site_id", "day"),
+    )
+
+
+class Closure(Base):
+    """A whole day without appointments, for one site or (site_id NULL) for all."""
+
+    __tablename__ = "closures"
+    id = Column(Integer, primary_key=True)
+    site_id = Column(String(64), ForeignKey("sites.id", ondelete="CASCADE"))
+    day = Column(Date, nullable=False, index=True)
+    reason = Column(String(200), nullable=False)
+    source = Column(String(20), nullable=False, default="agent")  # config | agent
+
+    __table_args__ = (UniqueConstraint("site_id", "day", name="uq_closures_site_day"),)
+
+
+class Appointment(Base):
+    __tablename__ = "appointments"
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(10), nullable=False, unique=True)
+    site_id = Column(String(64), ForeignKey("sites.id"), nullable=False)
+    station = Column(Integer, nullable=False)
+    start = Column(DateTime, nullable=False)
+    duration_minutes = Column(Integer, nullable=False)
+    reason = Column(String(12), nullable=False)
+    people = Column(Integer, nullable=False)
+    documents = Column(Integer, nullable=False)
+    application_ids = Column(String(200), nullable=False, default="")  # space-separated, may be empty
+    surname = Column(String(100), nullable=False)
+    email = Column(String(200))
+    phone = Column(String(30))
+    channel = Column(String(30), nullable=False)
+    sender_id = Column(String(200), nullable=False)
+    status = Column(String(12), nullable=False, default="booked")
+    needs_agent_check = Column(Boolean, nullable=False, default=False)
+    created_at = Column(DateTime, nullable=False)
+    updated_at = Column(DateTime, nullable=False)
+    cancelled_at = Column(DateTime)
+    site = relationship("Site")
+
+    __table_args__ = (
+        CheckConstraint("reason IN ('CNI', 'PASSPORT', 'CNI-PASSPORT')", name="reason_known"),
+        CheckConstraint("status IN ('booked', 'cancelled', 'honoured', 'no_show')", name="status_known"),
+        CheckConstraint("people >= 1 AND documents >= 1", name="counts_positive"),
+        Index("ix_appointments_site_start", "site_id", "start"),
+        Index("ix_appointments_sender", "channel", "sender_id"),
+    )
+
+
+class SlotClaim(Base):
+    """One time step of one station held by a live appointment (deleted on cancellation)."""
+
+    __tablename__ = "slot_claims"
+    site_id = Column(String(64), ForeignKey("sites.id"), primary_key=True)
+    station = Column(Integer, primary_key=True)
+    slot_start = Column(DateTime, primary_key=True)
+    appointment_id = Column(
+        Integer, ForeignKey("appointments.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+
+
+class ApplicationClaim(Base):
+    """An ANTS pre-application number held by a live appointment (one at a time)."""
+
+    __tablename__ = "application_claims"
+    application_id = Column(String(10), primary_key=True)
+    appointment_id = Column(
+        Integer, ForeignKey("appointments.id", ondelete="CASCADE"), nullable=False, index=True
+    )

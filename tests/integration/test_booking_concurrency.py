@@ -1,0 +1,180 @@
+"""No slot is ever given twice: 50 simultaneous bookings of one slot, on SQLite and on
+the PostgreSQL at 127.0.0.1 (started by .ci/run when it is not running)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timedelta
+
+import psycopg2
+import pytest
+from sqlalchemy import func, select
+
+from actions.db import engine_for, session_scope
+from booking import engine
+from booking.models import Appointment, SlotClaim
+from booking.seed import prepare_database
+
+pytestmark = pytest.mark.integration
+
+PG_HOST = os.environ.get("GRU_TEST_PG_HOST", "127.0.0.1")
+NOW = datetime(2026, 11, 30, 8, 0)  # a Monday morning
+SLOT_DAY = date(2026, 12, 1)  # Tuesday: villebrune-mairie open, 2 stations
+ATTEMPTS = 50
+
+
+def _postgres_url() -> str:
+    name = f"gru_booking_{uuid.uuid4().hex[:8]}"
+    conn = psycopg2.connect(host=PG_HOST, user="postgres", dbname="postgres", connect_timeout=5)
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return f"postgresql://postgres@{PG_HOST}:5432/{name}"
+
+
+def _drop_postgres(url: str) -> None:
+    engine_for(url).dispose()
+    name = url.rsplit("/", 1)[1]
+    conn = psycopg2.connect(host=PG_HOST, user="postgres", dbname="postgres", connect_timeout=5)
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'booking.db'}"
+        prepare_database(url)
+        yield url
+        engine_for(url).dispose()
+    else:
+        url = _postgres_url()
+        try:
+            prepare_database(url)
+            yield url
+        finally:
+            _drop_postgres(url)
+
+
+def _fire(url: str, slot: engine.Slot, reason: str, people: int) -> list[object]:
+    barrier = threading.Barrier(ATTEMPTS)
+
+    def attempt(i: int):
+        barrier.wait()
+        try:
+            return engine.book(
+                slot,
+                reason=reason,
+                people=people,
+                surname=f"Nom{i}",
+                channel="rest",
+                sender_id=f"citizen-{i}",
+                now=NOW,
+                url=url,
+            )
+        except engine.BookingError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=ATTEMPTS) as pool:
+        return list(pool.map(attempt, range(ATTEMPTS)))
+
+
+def _assert_no_double_holding(url: str) -> None:
+    """Every live appointment holds exactly its steps, and no step is held twice."""
+    with session_scope(url) as session:
+        claims = session.execute(select(func.count()).select_from(SlotClaim)).scalar_one()
+        distinct = session.execute(
+            select(func.count()).select_from(
+                select(SlotClaim.site_id, SlotClaim.station, SlotClaim.slot_start).distinct().subquery()
+            )
+        ).scalar_one()
+        steps = session.execute(
+            select(func.coalesce(func.sum(Appointment.duration_minutes / 15), 0)).where(
+                Appointment.status == "booked"
+            )
+        ).scalar_one()
+    assert claims == distinct == steps
+
+
+def test_fifty_concurrent_bookings_get_exactly_the_capacity(db_url):
+    slot = engine.Slot(
+        "villebrune-mairie", datetime.combine(SLOT_DAY, datetime.min.time()).replace(hour=10), 15
+    )
+    results = _fire(db_url, slot, "CNI", 1)
+    booked = [r for r in results if isinstance(r, engine.AppointmentView)]
+    refused = [r for r in results if not isinstance(r, engine.AppointmentView)]
+    assert len(booked) == 2  # the site's two biometric stations
+    assert sorted(a.reference for a in booked) == sorted({a.reference for a in booked})
+    assert all(isinstance(r, engine.SlotTaken) for r in refused), {type(r).__name__ for r in refused}
+    assert len(refused) == ATTEMPTS - 2
+    _assert_no_double_holding(db_url)
+    # The slot no longer appears; the next one still does.
+    free = engine.available_slots(["villebrune-mairie"], SLOT_DAY, SLOT_DAY, 15, now=NOW, url=db_url)
+    assert slot.start not in [s.start for s in free]
+    assert slot.start + timedelta(minutes=15) in [s.start for s in free]
+
+
+def test_concurrent_longer_bookings_never_overlap(db_url):
+    # 2 people for CNI + passport = 4 documents = 60 minutes; a 15-minute booking
+    # one step later competes for the same station time.
+    long_slot = engine.Slot("villebrune-mairie", datetime(2026, 12, 1, 9, 0), 60)
+    results = _fire(db_url, long_slot, "CNI-PASSPORT", 2)
+    assert sum(isinstance(r, engine.AppointmentView) for r in results) == 2
+    later = engine.Slot("villebrune-mairie", datetime(2026, 12, 1, 9, 15), 15)
+    with pytest.raises(engine.SlotTaken):
+        engine.book(
+            later,
+            reason="CNI",
+            people=1,
+            surname="Martin",
+            channel="rest",
+            sender_id="x",
+            now=NOW,
+            url=db_url,
+        )
+    _assert_no_double_holding(db_url)
+
+
+def test_cancel_frees_the_slot_at_once(db_url):
+    slot = engine.Slot("villebrune-coteaux", datetime(2026, 12, 1, 14, 0), 15)  # one station
+    first = engine.book(
+        slot,
+        reason="PASSPORT",
+        people=1,
+        surname="Lefèvre",
+        channel="rest",
+        sender_id="a",
+        application_ids=["ABCDE12345"],
+        now=NOW,
+        url=db_url,
+    )
+    with pytest.raises(engine.SlotTaken):
+        engine.book(
+            slot,
+            reason="PASSPORT",
+            people=1,
+            surname="Autre",
+            channel="rest",
+            sender_id="b",
+            now=NOW,
+            url=db_url,
+        )
+    engine.cancel(first.reference, surname="lefevre", now=NOW, url=db_url)
+    again = engine.book(
+        slot,
+        reason="PASSPORT",
+        people=1,
+        surname="Autre",
+        channel="rest",
+        sender_id="b",
+        application_ids=["ABCDE12345"],
+        now=NOW,
+        url=db_url,
+    )
+    assert again.reference != first.reference
