@@ -50,11 +50,11 @@ bench: $(STAMP)
 	$(BIN)/python -m ops.bench
 
 lint: $(STAMP)
-	$(BIN)/ruff check actions channels ops tests
-	$(BIN)/ruff format --check actions channels ops tests
+	$(BIN)/ruff check actions booking channels ops tests
+	$(BIN)/ruff format --check actions booking channels ops tests
 
 format: $(STAMP)
-	$(BIN)/ruff format actions channels ops tests
+	$(BIN)/ruff format actions booking channels ops tests
 
 install: $(STAMP)
 

@@ -27,6 +27,9 @@ def main() -> int:
     except ConfigError as exc:
         print(f"Configuration invalide : {exc}", file=sys.stderr)
         return 1
+    except TerritoryConfigError as exc:  # the booking file, read when the database is prepared
+        print(exc, file=sys.stderr)
+        return 1
     except (RuntimeError, TimeoutError) as exc:
         print(f"Le démarrage a échoué : {exc}", file=sys.stderr)
         return 1
@@ -41,7 +44,12 @@ def main() -> int:
         f"  REST     : curl -s {stack.url}/webhooks/rest/webhook -d '{body}'\n"
         f"  socketio : {stack.url} (widget rasa-webchat){facebook}\n"
         f"  actions  : http://127.0.0.1:{action_port}/health\n"
-        "Ctrl-C pour arrêter.",
+        + (
+            f"  hub ANTS : http://127.0.0.1:{os.environ.get('GRU_HUB_PORT', '5100')}/getManagedMeetingPoints\n"
+            if os.environ.get("GRU_HUB_TOKEN")
+            else ""
+        )
+        + "Ctrl-C pour arrêter.",
         flush=True,
     )
     stopping = False

@@ -83,6 +83,10 @@ def prepare(
     full_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), full_env.get("PYTHONPATH")) if p)
     files = render.write(run_dir or ROOT / ".run", full_env)
     (ROOT / "var").mkdir(exist_ok=True)
+    # The booking database: created or migrated, then the booking file's sites copied in.
+    from booking.seed import prepare_database
+
+    prepare_database(full_env.get("GRU_DATABASE_URL") or None)
     return full_env, files
 
 
@@ -127,6 +131,11 @@ def start_stack(
         ]
         rasa = subprocess.Popen(rasa_cmd, **popen)
         stack.processes.append(rasa)
+        if full_env.get("GRU_HUB_TOKEN"):
+            # The ANTS availability hub (booking/hub.py), only when ANTS has given a token.
+            hub = subprocess.Popen([str(BIN / "python"), "-m", "booking.hub"], **popen)
+            stack.processes.append(hub)
+            wait_http(f"http://127.0.0.1:{full_env.get('GRU_HUB_PORT', '5100')}/health", timeout, hub)
         wait_http(f"http://127.0.0.1:{action_port}/health", timeout, action)
         # Rasa loads the model before it binds its port: "/" answering means ready.
         wait_http(f"http://127.0.0.1:{rasa_port}/", timeout, rasa)

@@ -1,0 +1,296 @@
+"""Identity appointments through the running assistant (REST channel, real Rasa and
+action servers, a real booking database, and a local HTTP server speaking the ANTS
+anti-duplicate API). Needs a trained model in models/ (make test trains one first)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import threading
+import time
+import urllib.parse
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from tests.conftest import ROOT, free_port
+from tests.integration.test_server import say
+
+pytestmark = pytest.mark.integration
+
+ANTS_TOKEN = "ants-test-token"
+REFERENCE = re.compile(r"RDV-[A-Z0-9]{6}")
+
+
+class FakeAnts(BaseHTTPRequestHandler):
+    """The published shapes of the ANTS anti-duplicate API; the id's prefix picks the answer."""
+
+    calls: list = []
+
+    def log_message(self, *args):  # keep the test output clean
+        pass
+
+    def _reply(self, status: int, body: object) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _handle(self, method: str) -> None:
+        url = urllib.parse.urlparse(self.path)
+        query = urllib.parse.parse_qs(url.query)
+        FakeAnts.calls.append((method, url.path, query))
+        if self.headers.get("x-rdv-opt-auth-token") != ANTS_TOKEN:
+            return self._reply(401, {"detail": "unauthorized"})
+        if method == "GET" and url.path == "/api/status":
+            answer = {}
+            for application_id in query.get("application_ids", []):
+                if application_id.startswith("SLOW"):
+                    time.sleep(3)
+                status = "consumed" if application_id.startswith("CONS") else "validated"
+                answer[application_id] = {"status": status, "appointments": []}
+            return self._reply(200, answer)
+        if url.path == "/api/appointments" and method in ("POST", "DELETE"):
+            return self._reply(200, {"success": True})
+        return self._reply(404, {"detail": "not found"})
+
+    def do_GET(self):
+        self._handle("GET")
+
+    def do_POST(self):
+        self._handle("POST")
+
+    def do_DELETE(self):
+        self._handle("DELETE")
+
+
+@pytest.fixture(scope="module")
+def ants():
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), FakeAnts)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def app_db(tmp_path_factory):
+    return tmp_path_factory.mktemp("booking") / "gru.db"
+
+
+@pytest.fixture(scope="module")
+def stack(ants, app_db, tmp_path_factory):
+    from ops import servers
+
+    if not any((ROOT / "models").glob("*.tar.gz")):
+        pytest.fail("no trained model in models/: run `make train` first")
+    base = tmp_path_factory.mktemp("stack")
+    env = dict(os.environ)
+    env.update(
+        GRU_TRACKER_STORE_URL=f"sqlite:///{base / 'rasa.db'}",
+        GRU_DATABASE_URL=f"sqlite:///{app_db}",
+        GRU_ANTS_API_URL=f"http://127.0.0.1:{ants.server_port}/api",
+        GRU_ANTS_API_TOKEN=ANTS_TOKEN,
+        GRU_ANTS_TIMEOUT="1",
+    )
+    env.pop("GRU_LOCK_STORE_URL", None)
+    log = open(base / "servers.log", "ab")
+    running = servers.start_stack(
+        rasa_port=free_port(), action_port=free_port(), env=env, run_dir=base / "run", log=log
+    )
+    yield running
+    running.stop()
+    log.close()
+
+
+class Chat:
+    """One citizen's conversation: every reply's text, and its buttons by title."""
+
+    def __init__(self, stack, sender: str | None = None):
+        self.stack, self.sender = stack, sender or f"citizen-{uuid.uuid4()}"
+        self.replies: list = []
+
+    def say(self, message: str) -> str:
+        self.replies = say(self.stack, self.sender, message)
+        return self.text
+
+    @property
+    def text(self) -> str:
+        return "\n".join(r.get("text", "") for r in self.replies)
+
+    @property
+    def buttons(self) -> dict:
+        return {b["title"]: b["payload"] for r in self.replies for b in r.get("buttons", [])}
+
+    def click(self, title_start: str) -> str:
+        for title, payload in self.buttons.items():
+            if title.startswith(title_start):
+                return self.say(payload)
+        raise AssertionError(f"no button {title_start!r} in {list(self.buttons)}: {self.text}")
+
+    def first_slot(self) -> str:
+        slots = [t for t, p in self.buttons.items() if '"choice"' in p and "@" in p]
+        assert slots, self.text
+        return self.click(slots[0])
+
+
+def rows(app_db, sql, *args):
+    with sqlite3.connect(app_db) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+def book(chat: Chat, first_message: str, ids: str, surname: str = "Dupont") -> str:
+    chat.say(first_message)
+    if "pré-demande" in chat.text and "10 lettres" in chat.text:
+        chat.say(ids)
+    if "Dans quelle mairie" in chat.text:
+        chat.click("Peu importe")
+    if "Quel jour" in chat.text:
+        chat.say("le plus tôt possible")
+    chat.first_slot()
+    assert "nom de famille" in chat.text, chat.text
+    chat.say(surname)
+    assert "Je récapitule" in chat.text, chat.text
+    chat.click("Oui")
+    match = REFERENCE.search(chat.text)
+    assert match, chat.text
+    return match.group(0)
+
+
+def test_book_list_and_cancel_in_a_few_messages(stack, ants, app_db):
+    chat = Chat(stack)
+    chat.say("rdv passeport pour 2 personnes")
+    # Document and number of people came with the first message: not asked again.
+    assert "numéros de pré-demande des 2 personnes" in chat.text, chat.text
+    chat.say("4F7K2M9QXZ")
+    assert "personne 2 sur 2" in chat.text, chat.text
+    chat.say("7HC3P4R8WA")
+    assert "Dans quelle mairie" in chat.text
+    chat.click("Peu importe")
+    assert "Quel jour" in chat.text
+    chat.say("le plus tôt possible")
+    assert "D'autres créneaux" in chat.buttons and "Un autre jour" in chat.buttons
+    chat.first_slot()
+    chat.say("Dupont")
+    summary = chat.text
+    assert "Passeport, 2 personnes" in summary and "(30 minutes)" in summary and "DUPONT" in summary
+    assert "4F7K2M9QXZ, 7HC3P4R8WA" in summary
+    chat.click("Oui")
+    reference = REFERENCE.search(chat.text).group(0)
+    assert "timbre fiscal" in chat.text and "86 €" in chat.text and "annuler" in chat.text
+    sql = "SELECT reason, people, documents, status, surname FROM appointments WHERE reference=?"
+    (row,) = rows(app_db, sql, reference)
+    assert row == ("PASSPORT", 2, 2, "booked", "DUPONT")
+    # ANTS: both ids checked before booking, then declared.
+    declared = [c for c in FakeAnts.calls if c[0] == "POST"]
+    assert {c[2]["application_id"][0] for c in declared} >= {"4F7K2M9QXZ", "7HC3P4R8WA"}
+
+    chat.say("quels sont mes rendez-vous ?")
+    assert reference in chat.text
+    chat.say("je veux annuler mon rendez-vous")
+    assert "J'annule le rendez-vous " + reference in chat.text, chat.text
+    chat.click("Oui")
+    assert "C'est annulé" in chat.text
+    assert rows(app_db, "SELECT status FROM appointments WHERE reference=?", reference) == [("cancelled",)]
+    assert rows(
+        app_db,
+        "SELECT count(*) FROM slot_claims sc JOIN appointments a ON a.id = sc.appointment_id "
+        "WHERE a.reference=?",
+        reference,
+    ) == [(0,)]
+    assert any(c[0] == "DELETE" for c in FakeAnts.calls)
+
+
+def test_unhappy_answers_get_a_clear_french_reply(stack):
+    chat = Chat(stack)
+    chat.say("je voudrais prendre rendez-vous")
+    assert "Pour quel titre" in chat.text
+    chat.click("Carte")
+    assert "combien de personnes" in chat.text.lower()
+    chat.say("finalement un passeport")  # change of mind before answering
+    assert "C'est noté : passeport" in chat.text
+    chat.say("1")
+    chat.say("4F7K2M9QX")  # 9 characters
+    assert "ne semble pas valide" in chat.text
+    chat.say("CONS123456")  # ANTS: already used for a document
+    assert "a déjà servi" in chat.text, chat.text
+    chat.say("je n'ai pas de pré-demande")
+    assert "formulaire papier" in chat.text
+    chat.click("Peu importe")
+    chat.say("hier")
+    assert "déjà passé" in chat.text
+    chat.say("le 31 février")
+    assert "n'existe pas" in chat.text
+    chat.say("dimanche")
+    assert "Pas de rendez-vous le dimanche" in chat.text and "créneaux libres les plus proches" in chat.text
+    chat.first_slot()
+    for _ in range(3):
+        chat.say("123 !!")
+    assert "par téléphone au 01 99 00 10 10" in chat.text and "Parler à un agent" in chat.buttons
+    chat.say("Martin")
+    assert "Sans pré-demande" in chat.text
+    chat.click("Non")
+    assert "je n'ai rien réservé" in chat.text
+
+
+def test_stop_and_annuler_leave_the_form_with_nothing_booked(stack, app_db):
+    before = rows(app_db, "SELECT count(*) FROM appointments")
+    for word in ("stop", "annuler"):
+        chat = Chat(stack)
+        chat.say("rdv cni")
+        chat.say(word)
+        assert "aucun rendez-vous n'a été réservé" in chat.text, chat.text
+        chat.say("Bonjour")
+        assert "bienvenue" in chat.text  # the form is no longer active
+    assert rows(app_db, "SELECT count(*) FROM appointments") == before
+
+
+def test_a_question_mid_form_is_answered_then_the_form_resumes(stack):
+    chat = Chat(stack)
+    chat.say("rdv passeport pour 1 personne")
+    chat.click("C'est quoi")
+    assert "ants.gouv.fr" in chat.text
+    assert "numéro de pré-demande" in chat.text  # asked again
+
+
+def test_cancel_from_another_channel_needs_the_surname(stack, app_db):
+    reference = book(Chat(stack), "rdv cni pour 1 personne", "K2P9X4TM7B", surname="Lefèvre")
+    other = Chat(stack)  # another device: another sender id
+    other.say(f"je veux annuler le rendez-vous {reference}")
+    assert "nom" in other.text.lower()
+    other.say("Durand")
+    assert "ne correspondent à aucun rendez-vous" in other.text
+    other.say(reference)
+    other.say("lefevre")  # accents and case do not matter
+    assert "J'annule le rendez-vous " + reference in other.text
+    other.click("Oui")
+    assert "C'est annulé" in other.text
+    assert rows(app_db, "SELECT status FROM appointments WHERE reference=?", reference) == [("cancelled",)]
+
+
+def test_reschedule_moves_the_appointment(stack, app_db):
+    chat = Chat(stack)
+    reference = book(chat, "rdv cni pour 1 personne", "W6H2T9KQ3Z", surname="Petit")
+    (before,) = rows(app_db, "SELECT start FROM appointments WHERE reference=?", reference)
+    chat.say("je voudrais déplacer mon rendez-vous")
+    assert "Quel nouveau jour" in chat.text, chat.text
+    chat.say("la semaine prochaine")
+    chat.first_slot()
+    assert "Je déplace le rendez-vous " + reference in chat.text
+    chat.click("Oui")
+    assert "C'est fait" in chat.text
+    (after,) = rows(app_db, "SELECT start FROM appointments WHERE reference=?", reference)
+    assert after != before
+
+
+def test_ants_down_refuses_clearly(stack):
+    chat = Chat(stack)
+    chat.say("rdv cni pour 1 personne")
+    chat.say("SLOW123456")
+    assert "ne répond pas" in chat.text and "01 99 00 10 10" in chat.text, chat.text
+    assert "je n'ai rien réservé" in chat.text.lower()

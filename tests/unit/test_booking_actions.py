@@ -1,0 +1,236 @@
+"""The booking forms' reading of citizens' answers, run on rasa-sdk trackers and a real
+(temporary) booking database, without a Rasa server."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import booking
+from actions.dates import When
+from booking import engine
+from booking.seed import prepare_database
+
+
+def message(intent="inform", text="", entities=()):
+    return {
+        "intent": {"name": intent, "confidence": 0.95},
+        "entities": [{"entity": e, "value": v} for e, v in entities],
+        "text": text,
+    }
+
+
+def tracker(latest, slots=None, sender="citizen-1", channel="rest", loop="booking_form"):
+    events = [{"event": "user", "text": latest["text"], "parse_data": latest, "input_channel": channel}]
+    return Tracker(
+        sender_id=sender,
+        slots=dict(slots or {}),
+        latest_message=latest,
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={"name": loop} if loop else {},
+        latest_action_name="action_listen",
+    )
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'gru.db'}"
+    monkeypatch.setenv("GRU_DATABASE_URL", url)
+    for name in ("GRU_ANTS_API_URL", "GRU_ANTS_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    prepare_database(url)
+    return url
+
+
+async def extract(slot, latest, slots=None, form=None):
+    form = form or booking.ValidateBookingForm()
+    dispatcher = CollectingDispatcher()
+    result = await getattr(form, f"extract_{slot}")(dispatcher, tracker(latest, slots), {})
+    return result, " ".join(m.get("text") or "" for m in dispatcher.messages)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("2", 2), ("nous serons trois", 3), ("juste moi", 1), ("une", 1), ("moi et ma fille", 2), ("4 pers", 4)],
+)
+def test_person_count_from_free_text(text, expected):
+    assert booking.parse_person_count(tracker(message(text=text)), requested=True) == expected
+
+
+def test_un_passeport_is_not_a_head_count():
+    assert (
+        booking.parse_person_count(tracker(message(text="finalement un passeport")), requested=True) is None
+    )
+
+
+@pytest.mark.parametrize(
+    "text, ids",
+    [
+        ("4F7K2M9QXZ et 7hc3p4r8wa", ["4F7K2M9QXZ", "7HC3P4R8WA"]),
+        ("mon numéro : 4F7K2M9QXZ.", ["4F7K2M9QXZ"]),
+        ("maintenant", []),  # a 10-letter word is not a number
+        ("4F7K2M9QX", []),
+    ],
+)
+def test_application_ids_in_text(text, ids):
+    assert booking.application_ids_in(text) == ids
+
+
+@pytest.mark.parametrize(
+    "text, surname",
+    [
+        ("Dupont", "DUPONT"),
+        ("c'est au nom de Mme Fontaine", "FONTAINE"),
+        ("N'Diaye", "N'DIAYE"),
+        ("123", None),
+        ("<script>alert(1)</script>", None),
+        ("je ne sais pas trop quoi vous dire", None),
+    ],
+)
+def test_surname_cleaning(text, surname):
+    assert booking.clean_surname(text) == surname
+
+
+def test_document_type_both_and_change():
+    both = tracker(
+        message(text="cni et passeport", entities=[("document_type", "cni"), ("document_type", "passeport")])
+    )
+    assert booking.document_type_in(both, requested=False) == "les_deux"
+    assert booking.document_type_in(tracker(message(text="les deux")), requested=True) == "les_deux"
+    assert booking.document_type_in(tracker(message(text="les deux")), requested=False) is None
+
+
+def test_pick_offered_by_rank_or_time():
+    offered = ["villebrune-mairie@2030-01-03T09:00", "villebrune-mairie@2030-01-03T10:15"]
+    assert booking.pick_offered("le premier", offered) == offered[0]
+    assert booking.pick_offered("10h15", offered) == offered[1]
+    assert booking.pick_offered("18h", offered) is None
+
+
+def test_when_round_trip():
+    when = When(date(2030, 1, 3), date(2030, 1, 9), None, None, None, False)
+    assert booking.when_from_dict(booking.when_to_dict(when)) == when
+
+
+async def test_change_of_mind_resets_the_chosen_slot():
+    slots = {
+        "document_type": "cni",
+        "booking_slot": "villebrune-mairie@2030-01-03T09:00",
+        "requested_slot": "x",
+    }
+    result, said = await extract(
+        "document_type",
+        message(text="finalement un passeport", entities=[("document_type", "passeport")]),
+        slots,
+    )
+    assert result["document_type"] == "passeport" and result["booking_slot"] is None
+    assert "C'est noté : passeport" in said
+
+
+async def test_questions_fill_nothing_so_the_form_steps_aside():
+    slots = {"requested_slot": "booking_surname"}
+    for intent in ("stop", "id_documents_info", "human_handoff", "opening_hours"):
+        result, said = await extract("booking_surname", message(intent=intent, text="euh"), slots)
+        assert result == {} and said == ""
+
+
+async def test_third_failure_offers_phone_and_agent():
+    slots = {"requested_slot": "booking_surname", "booking_failures": 2}
+    result, said = await extract("booking_surname", message(text="123"), slots)
+    assert result["booking_surname"] is None and result["booking_failures"] == 0
+    assert "01 99 00 10 10" in said and "agent" in said
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [("hier", "déjà passé"), ("le 31 février", "n'existe pas"), ("bof", "Je n'ai pas compris la date")],
+)
+async def test_bad_dates_are_explained(text, fragment):
+    result, said = await extract("booking_when", message(text=text), {"requested_slot": "booking_when"})
+    assert result["booking_when"] is None and fragment in said
+
+
+async def test_paper_form_when_no_pre_application(db):
+    slots = {"requested_slot": "application_ids", "person_count": 1}
+    result, said = await extract("application_ids", message(intent="deny", text="non j'en ai pas"), slots)
+    assert result["application_ids"] == "papier" and "formulaire papier" in said
+
+
+async def test_ids_are_collected_one_person_at_a_time(db):
+    slots = {"requested_slot": "application_ids", "person_count": 2}
+    result, _ = await extract("application_ids", message(text="4F7K2M9QXZ"), slots)
+    assert result["application_ids"] is None and result["application_ids_partial"] == ["4F7K2M9QXZ"]
+    slots["application_ids_partial"] = ["4F7K2M9QXZ"]
+    result, _ = await extract("application_ids", message(text="7HC3P4R8WA"), slots)
+    assert result["application_ids"] == ["4F7K2M9QXZ", "7HC3P4R8WA"]
+
+
+async def test_an_id_with_a_live_appointment_is_refused(db):
+    now = engine.local_now()
+    first = engine.first_available(["villebrune-mairie"], 15, after=now.date())
+    engine.book(
+        first,
+        reason="CNI",
+        people=1,
+        surname="Martin",
+        channel="rest",
+        sender_id="other",
+        application_ids=["4F7K2M9QXZ"],
+    )
+    slots = {"requested_slot": "application_ids", "person_count": 1}
+    result, said = await extract("application_ids", message(text="4F7K2M9QXZ"), slots)
+    assert result["application_ids"] is None and "a déjà un rendez-vous" in said
+
+
+async def test_confirmation_books_and_a_taken_slot_offers_others(db):
+    slot = engine.first_available(["villebrune-coteaux"], 15, after=engine.local_now().date())
+    slots = {
+        "requested_slot": "booking_confirmed",
+        "document_type": "cni",
+        "person_count": 1,
+        "application_ids": "papier",
+        "booking_slot": slot.key,
+        "booking_surname": "PETIT",
+    }
+    result, _ = await extract("booking_confirmed", message(intent="affirm", text="oui"), slots)
+    assert result["booking_confirmed"] is True and result["booking_reference"].startswith("RDV-")
+    # The coteaux site has one station: a second citizen confirming the same slot is told so.
+    result, said = await extract("booking_confirmed", message(intent="affirm", text="oui"), slots)
+    assert result["booking_slot"] is None and "vient d'être pris" in said
+
+
+async def test_second_factor_is_required_from_another_sender(db):
+    slot = engine.first_available(["villebrune-mairie"], 15, after=engine.local_now().date())
+    appt = engine.book(slot, reason="CNI", people=1, surname="Lefèvre", channel="rest", sender_id="owner")
+    form = booking.ValidateCancelForm()
+    slots = {"requested_slot": "appointment_surname", "appointment_ref": appt.reference}
+    dispatcher = CollectingDispatcher()
+    wrong = tracker(message(text="Durand"), slots, sender="stranger")
+    result = await form.extract_appointment_surname(dispatcher, wrong, {})
+    assert result["appointment_surname"] is None and result["verify_attempts"] == 1
+    right = tracker(message(text="lefevre"), slots, sender="stranger")
+    result = await form.extract_appointment_surname(dispatcher, right, {})
+    assert result["appointment_surname"] == "lefevre"
+    # Three wrong answers end the attempt.
+    slots["verify_attempts"] = 2
+    result = await form.extract_appointment_surname(
+        dispatcher, tracker(message(text="X"), slots, sender="s"), {}
+    )
+    assert result["manage_done"] == "refused"
+
+
+def test_own_appointment_needs_no_second_factor(db):
+    slot = engine.first_available(["villebrune-mairie"], 15, after=engine.local_now().date())
+    appt = engine.book(slot, reason="CNI", people=1, surname="Lefèvre", channel="rest", sender_id="owner")
+    mine = tracker(message(text="annuler"), sender="owner", loop="cancel_form")
+    assert booking.ValidateCancelForm._owns(mine, appt.reference)
+    assert not booking.ValidateCancelForm._owns(tracker(message(), sender="other"), appt.reference)
+
+
+def test_engine_now_is_paris_time():
+    assert isinstance(booking.now_paris(), datetime) and booking.now_paris().tzinfo is not None
