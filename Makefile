@@ -11,7 +11,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 NLU_MIN_F1 ?= 0.95
 NLU_MIN_ENTITY_F1 ?= 0.90
 
-.PHONY: run shell train test validate test-stories test-nlu pytest bench lint format install clean
+.PHONY: run shell train test validate test-stories test-nlu pytest bench bench-booking lint format install clean
 
 ## Start the action server + Rasa (REST, socketio, Facebook if configured). Ctrl-C stops.
 run: train
@@ -48,6 +48,10 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m ops.bench
+
+## Booking engine under load: SQLite and the PostgreSQL at 127.0.0.1:5432 (a few minutes).
+bench-booking: $(STAMP)
+	$(BIN)/python -m ops.bench_booking --out bench/results/booking.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check actions booking channels ops tests

@@ -13,6 +13,7 @@ the database refuses a slot taken meanwhile, and the citizen is offered others.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import re
@@ -25,6 +26,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
 
 from actions import booking_texts as texts
 from actions.core import TERRITORY, pseudonym
@@ -251,6 +253,34 @@ def ants_settings() -> AntsSettings:
     return AntsSettings.from_env()
 
 
+# ---- the booking database may be down: say it, never crash ------------------------------
+
+
+def database_down_text() -> str:
+    return (
+        "Le service de rendez-vous est momentanément indisponible, désolé. Rien n'a été réservé ni "
+        f"modifié. Réessayez dans quelques minutes, ou appelez le {SERVICE_PHONE}."
+    )
+
+
+def guarded(run):
+    """Wrap an action's run(): a database failure becomes a French message and a log line."""
+
+    @functools.wraps(run)
+    async def wrapper(self, dispatcher, tracker, domain):
+        try:
+            return await run(self, dispatcher, tracker, domain)
+        except (SQLAlchemyError, OSError):
+            logger.exception("booking database unavailable in %s (conversation %s)", self.name(),
+                             pseudonym(tracker.sender_id))  # fmt: skip
+            dispatcher.utter_message(
+                text=database_down_text(), buttons=[texts.button("Parler à un agent", "human_handoff")]
+            )
+            return []
+
+    return wrapper
+
+
 # ---- offering slots -----------------------------------------------------------------------
 
 
@@ -318,6 +348,7 @@ class ActionAskBookingSlot(Action):
     def name(self) -> str:
         return "action_ask_booking_slot"
 
+    @guarded
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
@@ -352,6 +383,7 @@ class ActionAskApplicationIds(Action):
     def name(self) -> str:
         return "action_ask_application_ids"
 
+    @guarded
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
@@ -377,6 +409,7 @@ class ActionAskBookingSite(Action):
     def name(self) -> str:
         return "action_ask_booking_site"
 
+    @guarded
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
@@ -393,6 +426,7 @@ class ActionAskBookingConfirmed(Action):
     def name(self) -> str:
         return "action_ask_booking_confirmed"
 
+    @guarded
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
@@ -421,6 +455,10 @@ class ActionAskBookingConfirmed(Action):
 class _KeepsWorkingSlots:
     """Mixin: rasa-sdk returns only the form's required slots; the forms' working slots
     (failure count, partial ids, page of slots, reference…) must be kept too."""
+
+    @guarded
+    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+        return await super().run(dispatcher, tracker, domain)
 
     async def get_validation_events(self, dispatcher, tracker, domain) -> List[EventType]:
         events = await super().get_validation_events(dispatcher, tracker, domain)
@@ -857,6 +895,7 @@ class ActionBookingDone(Action):
     def name(self) -> str:
         return "action_booking_done"
 
+    @guarded
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
@@ -897,6 +936,7 @@ class ActionAbandonBooking(Action):
     def name(self) -> str:
         return "action_abandon_booking"
 
+    @guarded
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
@@ -927,6 +967,7 @@ class ActionListAppointments(Action):
     def name(self) -> str:
         return "action_list_appointments"
 
+    @guarded
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
@@ -1075,6 +1116,7 @@ class ActionAskAppointmentRef(Action):
     def name(self) -> str:
         return "action_ask_appointment_ref"
 
+    @guarded
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
@@ -1104,6 +1146,7 @@ class ActionAskManageConfirmed(Action):
     def name(self) -> str:
         return "action_ask_manage_confirmed"
 
+    @guarded
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
@@ -1142,6 +1185,7 @@ class ActionCancelDone(Action):
     def name(self) -> str:
         return "action_cancel_done"
 
+    @guarded
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
@@ -1174,6 +1218,7 @@ class ActionRescheduleDone(Action):
     def name(self) -> str:
         return "action_reschedule_done"
 
+    @guarded
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:

@@ -10,7 +10,9 @@ import re
 import sqlite3
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -22,6 +24,7 @@ from tests.integration.test_server import say
 pytestmark = pytest.mark.integration
 
 ANTS_TOKEN = "ants-test-token"
+HUB_TOKEN = "hub-test-token"
 REFERENCE = re.compile(r"RDV-[A-Z0-9]{6}")
 
 
@@ -97,12 +100,15 @@ def stack(ants, app_db, tmp_path_factory):
         GRU_ANTS_API_URL=f"http://127.0.0.1:{ants.server_port}/api",
         GRU_ANTS_API_TOKEN=ANTS_TOKEN,
         GRU_ANTS_TIMEOUT="1",
+        GRU_HUB_TOKEN=HUB_TOKEN,
+        GRU_HUB_PORT=str(free_port()),
     )
     env.pop("GRU_LOCK_STORE_URL", None)
     log = open(base / "servers.log", "ab")
     running = servers.start_stack(
         rasa_port=free_port(), action_port=free_port(), env=env, run_dir=base / "run", log=log
     )
+    running.hub_url = f"http://127.0.0.1:{env['GRU_HUB_PORT']}"
     yield running
     running.stop()
     log.close()
@@ -294,3 +300,21 @@ def test_ants_down_refuses_clearly(stack):
     chat.say("SLOW123456")
     assert "ne répond pas" in chat.text and "01 99 00 10 10" in chat.text, chat.text
     assert "je n'ai rien réservé" in chat.text.lower()
+
+
+def hub_get(stack, path, token=HUB_TOKEN):
+    request = urllib.request.Request(stack.hub_url + path, headers={"X-HUB-RDV-AUTH-TOKEN": token})
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_a_chat_booking_is_visible_to_ants_through_the_hub(stack):
+    assert hub_get(stack, "/getManagedMeetingPoints", token="wrong")[0] == 401
+    status, points = hub_get(stack, "/getManagedMeetingPoints")
+    assert status == 200 and {p["id"] for p in points} == {"villebrune-mairie", "villebrune-coteaux"}
+    reference = book(Chat(stack), "rdv passeport pour 1 personne", "B7Q2M9X4KD", surname="Roux")
+    status, found = hub_get(stack, "/searchApplicationIds?application_ids=B7Q2M9X4KD")
+    assert status == 200 and found["B7Q2M9X4KD"][0]["management_url"].endswith(reference)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 from rasa_sdk import Tracker
@@ -234,3 +234,72 @@ def test_own_appointment_needs_no_second_factor(db):
 
 def test_engine_now_is_paris_time():
     assert isinstance(booking.now_paris(), datetime) and booking.now_paris().tzinfo is not None
+
+
+def test_every_custom_action_of_the_domain_is_served():
+    import yaml
+    from rasa_sdk.executor import ActionExecutor
+
+    from tests.conftest import ROOT
+
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    custom = [a for a in domain["actions"] if not a.startswith("utter_")]
+    assert sorted(set(custom) - set(executor.actions)) == []
+    for form in domain["forms"]:
+        assert f"validate_{form}" in executor.actions
+
+
+async def test_a_week_without_any_slot_says_so_and_offers_the_nearest(db):
+    from actions.db import session_scope
+    from booking.models import Closure
+
+    today = engine.local_now().date()
+    monday = today + timedelta(days=7 - today.weekday())
+    with session_scope(write=True) as session:
+        for offset in range(7):
+            session.add(Closure(site_id=None, day=monday + timedelta(days=offset), reason="travaux"))
+    when = When(monday, monday + timedelta(days=6), None, None, None, False)
+    slots = {"document_type": "cni", "person_count": 1, "booking_when": booking.when_to_dict(when)}
+    dispatcher = CollectingDispatcher()
+    events = await booking.ActionAskBookingSlot().run(dispatcher, tracker(message(), slots), {})
+    (said,) = dispatcher.messages
+    assert said["text"].startswith("Aucun créneau libre") and "les plus proches" in said["text"]
+    offered = events[0]["value"]
+    days = [datetime.fromisoformat(key.split("@")[1]).date() for key in offered]
+    assert days and all(day > monday + timedelta(days=6) for day in days)
+    titles = [b["title"] for b in said["buttons"]]
+    assert "Un autre jour" in titles
+
+
+async def test_database_down_gets_a_french_answer_not_a_crash(db, monkeypatch):
+    from sqlalchemy.exc import OperationalError, TimeoutError
+
+    def down(*args, **kwargs):
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(engine, "appointments_of", down)
+    dispatcher = CollectingDispatcher()
+    assert await booking.ActionListAppointments().run(dispatcher, tracker(message(), loop=None), {}) == []
+    assert "momentanément indisponible" in dispatcher.messages[0]["text"]
+
+    def pool_exhausted(*args, **kwargs):
+        raise TimeoutError("QueuePool limit reached")
+
+    monkeypatch.setattr(engine, "book", pool_exhausted)
+    slot = engine.first_available(["villebrune-mairie"], 15, after=engine.local_now().date())
+    slots = {
+        "requested_slot": "booking_confirmed",
+        "document_type": "cni",
+        "person_count": 1,
+        "application_ids": "papier",
+        "booking_slot": slot.key,
+        "booking_surname": "PETIT",
+    }
+    domain = {"forms": {"booking_form": {"required_slots": ["booking_confirmed"]}}, "slots": {}}
+    dispatcher = CollectingDispatcher()
+    events = await booking.ValidateBookingForm().run(
+        dispatcher, tracker(message("affirm", "oui"), slots), domain
+    )
+    assert events == [] and "Rien n'a été réservé" in dispatcher.messages[-1]["text"]
