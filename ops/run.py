@@ -39,16 +39,13 @@ def main() -> int:
         else ""
     )
     body = '{"sender":"moi","message":"Bonjour"}'
+    hub_port = os.environ.get("GRU_HUB_PORT", "5100") if os.environ.get("GRU_HUB_TOKEN") else None
     print(
         f"\nPrêt en {stack.startup_seconds:.0f} s.\n"
         f"  REST     : curl -s {stack.url}/webhooks/rest/webhook -d '{body}'\n"
         f"  socketio : {stack.url} (widget rasa-webchat){facebook}\n"
         f"  actions  : http://127.0.0.1:{action_port}/health\n"
-        + (
-            f"  hub ANTS : http://127.0.0.1:{os.environ.get('GRU_HUB_PORT', '5100')}/getManagedMeetingPoints\n"
-            if os.environ.get("GRU_HUB_TOKEN")
-            else ""
-        )
+        + (f"  hub ANTS : http://127.0.0.1:{hub_port}/getManagedMeetingPoints\n" if hub_port else "")
         + "Ctrl-C pour arrêter.",
         flush=True,
     )
