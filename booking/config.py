@@ -20,8 +20,11 @@ import yaml
 from pydantic import BaseModel, Extra, ValidationError, root_validator, validator
 
 from actions.territory import Interval, TerritoryConfigError, parse_week_hours
+from booking.models import SERVICES
 
-DEFAULT_BOOKING_FILE = Path(__file__).resolve().parent.parent / "territory" / "demo" / "booking.yml"
+DEMO = Path(__file__).resolve().parent.parent / "territory" / "demo"
+DEFAULT_BOOKING_FILE = DEMO / "booking.yml"
+DEFAULT_BULKY_BOOKING_FILE = DEMO / "bulky_waste_booking.yml"
 _SITE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
 
@@ -83,6 +86,8 @@ class ClosureConfig(_Model):
 
 
 class BookingConfig(_Model):
+    # identity: CNI/passport appointments; bulky_waste: encombrants pick-up rounds
+    service: str = "identity"
     minutes_per_document: int = 15
     slot_step_minutes: int = 15
     booking_window_days: int = 60
@@ -93,8 +98,14 @@ class BookingConfig(_Model):
 
     @validator("minutes_per_document", "slot_step_minutes")
     def _minutes(cls, value: int) -> int:
-        if not 5 <= value <= 120 or 60 % value and value % 15:
-            raise ValueError("durée en minutes invalide (entre 5 et 120, diviseur de 60 ou multiple de 15)")
+        if not 5 <= value <= 480 or 60 % value and value % 15:
+            raise ValueError("durée en minutes invalide (entre 5 et 480, diviseur de 60 ou multiple de 15)")
+        return value
+
+    @validator("service")
+    def _service(cls, value: str) -> str:
+        if value not in SERVICES:
+            raise ValueError(f"« service » doit valoir {' ou '.join(SERVICES)}")
         return value
 
     @validator("booking_window_days")
@@ -133,6 +144,17 @@ class BookingConfig(_Model):
 
 def booking_path() -> Path:
     return Path(os.environ.get("GRU_BOOKING_FILE") or DEFAULT_BOOKING_FILE)
+
+
+def bulky_booking_path() -> Path:
+    return Path(os.environ.get("GRU_BULKY_BOOKING_FILE") or DEFAULT_BULKY_BOOKING_FILE)
+
+
+def load_bulky_booking_config(path: Path | None = None) -> BookingConfig:
+    config = load_booking_config(path or bulky_booking_path())
+    if config.service != "bulky_waste":
+        raise TerritoryConfigError(f"{path or bulky_booking_path()} : « service » doit valoir bulky_waste")
+    return config
 
 
 def _format_error(exc: ValidationError, path: Path) -> str:

@@ -26,6 +26,7 @@ from actions.db import session_scope
 from actions.holidays import holiday_name
 from booking.config import BookingConfig, load_booking_config
 from booking.models import (
+    REASONS,
     ApplicationClaim,
     Appointment,
     Closure,
@@ -97,6 +98,7 @@ class AppointmentView:
     needs_agent_check: bool
     channel: str
     surname: str
+    address: str | None = None
 
     @classmethod
     def of(cls, appt: Appointment, site: Site) -> AppointmentView:
@@ -115,6 +117,7 @@ class AppointmentView:
             needs_agent_check=appt.needs_agent_check,
             channel=appt.channel,
             surname=appt.surname,
+            address=appt.address,
         )
 
 
@@ -305,6 +308,7 @@ def available_slots(
     offset: int = 0,
     url: str | None = None,
     config: BookingConfig | None = None,
+    service: str | None = None,
 ) -> List[Slot]:
     """Free slots of `duration` minutes between two days (inclusive), best first.
 
@@ -330,7 +334,10 @@ def available_slots(
     if last < first:
         return found
     with session_scope(url) as session:
-        sites = session.execute(select(Site).where(Site.id.in_(list(site_ids)), Site.active)).scalars().all()
+        query = select(Site).where(Site.id.in_(list(site_ids)), Site.active)
+        if service is not None:
+            query = query.where(Site.service == service)
+        sites = session.execute(query).scalars().all()
         calendars = [SiteCalendar(session, site, first, last) for site in sites]
         claimed: dict[str, set[tuple[int, datetime]]] = {}
         day = first
@@ -403,6 +410,7 @@ def book(
     sender_id: str,
     application_ids: Sequence[str] = (),
     email: str | None = None,
+    address: str | None = None,
     needs_agent_check: bool = False,
     now: datetime | None = None,
     url: str | None = None,
@@ -416,7 +424,7 @@ def book(
     """
     config = config or load_booking_config()
     now = local_now(now)
-    if reason not in DOCUMENT_REASON.values():
+    if reason not in REASONS:
         raise ValueError(f"unknown reason {reason!r}")
     if not 1 <= people <= config.max_people:
         raise ValueError(f"people must be between 1 and {config.max_people}")
@@ -447,6 +455,7 @@ def book(
         application_ids=" ".join(ids),
         surname=surname.strip()[:100],
         email=email,
+        address=address[:300] if address else None,
         channel=channel[:30],
         sender_id=sender_id[:200],
         status="booked",
@@ -674,7 +683,10 @@ def appointments_for_applications(
     return result
 
 
-def list_sites(*, url: str | None = None) -> List[Site]:
-    """Active sites (detached objects, safe to read after the session)."""
+def list_sites(*, service: str | None = "identity", url: str | None = None) -> List[Site]:
+    """Active sites of a service (None: all), detached objects safe to read after the session."""
+    query = select(Site).where(Site.active).order_by(Site.id)
+    if service is not None:
+        query = query.where(Site.service == service)
     with session_scope(url) as session:
-        return list(session.execute(select(Site).where(Site.active).order_by(Site.id)).scalars().all())
+        return list(session.execute(query).scalars().all())

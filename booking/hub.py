@@ -212,6 +212,7 @@ async def available_time_slots(request: web.Request) -> web.Response:
         now=clock() if clock else None,
         url=request.app[DB_URL_KEY],
         config=config,
+        service="identity",  # bulky-waste rounds are not ANTS meeting points
     )
     base = request.app[PUBLIC_URL_KEY]
     result: Dict[str, List[Dict[str, str]]] = {mp_id: [] for mp_id in ids}

@@ -40,7 +40,8 @@ NAMING = {
 }
 Base = declarative_base(metadata=MetaData(naming_convention=NAMING))
 
-REASONS = ("CNI", "PASSPORT", "CNI-PASSPORT")
+REASONS = ("CNI", "PASSPORT", "CNI-PASSPORT", "ENCOMBRANTS")
+SERVICES = ("identity", "bulky_waste")
 STATUSES = ("booked", "cancelled", "honoured", "no_show")
 
 
@@ -58,6 +59,8 @@ class Site(Base):
     website = Column(String(300))
     city_logo = Column(String(300))
     active = Column(Boolean, nullable=False, default=True)
+    # identity: CNI/passport meeting points (served to ANTS); bulky_waste: pick-up rounds
+    service = Column(String(30), nullable=False, default="identity", server_default="identity")
     schedules = relationship("WeeklySchedule", cascade="all, delete-orphan", back_populates="site")
 
     __table_args__ = (CheckConstraint("stations >= 1", name="stations_positive"),)
@@ -123,6 +126,7 @@ class Appointment(Base):
     documents = Column(Integer, nullable=False)
     application_ids = Column(String(200), nullable=False, default="")  # space-separated, may be empty
     surname = Column(String(100), nullable=False)
+    address = Column(String(300))  # bulky-waste pick-up address
     email = Column(String(200))
     phone = Column(String(30))
     channel = Column(String(30), nullable=False)
@@ -135,7 +139,7 @@ class Appointment(Base):
     site = relationship("Site")
 
     __table_args__ = (
-        CheckConstraint("reason IN ('CNI', 'PASSPORT', 'CNI-PASSPORT')", name="reason_known"),
+        CheckConstraint("reason IN ('CNI', 'PASSPORT', 'CNI-PASSPORT', 'ENCOMBRANTS')", name="reason_known"),
         CheckConstraint("status IN ('booked', 'cancelled', 'honoured', 'no_show')", name="status_known"),
         CheckConstraint("people >= 1 AND documents >= 1", name="counts_positive"),
         Index("ix_appointments_site_start", "site_id", "start"),
@@ -163,3 +167,18 @@ class ApplicationClaim(Base):
     appointment_id = Column(
         Integer, ForeignKey("appointments.id", ondelete="CASCADE"), nullable=False, index=True
     )
+
+
+class RememberedAddress(Base):
+    """An address a citizen asked the assistant to remember across sessions (consent given).
+
+    Deleted when the citizen asks to forget it; never shown to anyone else.
+    """
+
+    __tablename__ = "remembered_addresses"
+    channel = Column(String(30), primary_key=True)
+    sender_id = Column(String(200), primary_key=True)
+    street = Column(String(200), nullable=False)
+    housenumber = Column(Integer)
+    sector = Column(String(64), nullable=False)
+    consented_at = Column(DateTime, nullable=False)

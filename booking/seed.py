@@ -17,25 +17,47 @@ from sqlalchemy import delete, select
 
 from actions.db import database_url, engine_for, session_scope
 from actions.territory import TerritoryConfigError
-from booking.config import BookingConfig, load_booking_config
+from booking.config import BookingConfig, load_booking_config, load_bulky_booking_config
 from booking.models import Closure, Site, WeeklySchedule
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def migrate(url: str | None = None) -> None:
-    """alembic upgrade head on `url` (default GRU_DATABASE_URL)."""
+def migrate(url: str | None = None, revision: str = "head") -> None:
+    """alembic upgrade `revision` on `url` (default GRU_DATABASE_URL)."""
     url = url or database_url()
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "booking" / "migrations"))
-    with engine_for(url).begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    engine = engine_for(url)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:
+            # SQLite alters a table by copying it; with foreign keys on, dropping the old
+            # copy would cascade-delete the rows that reference it (slot claims).
+            _pragma(connection, "PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+        finally:
+            if sqlite:
+                _pragma(connection, "PRAGMA foreign_keys=ON")
+
+
+def _pragma(connection, statement: str) -> None:
+    """Run a PRAGMA outside any transaction (SQLite ignores foreign_keys inside one)."""
+    cursor = connection.connection.cursor()
+    cursor.execute(statement)
+    cursor.close()
 
 
 def seed(config: BookingConfig, url: str | None = None) -> None:
     with session_scope(url, write=True) as session:
-        known = {site.id: site for site in session.execute(select(Site)).scalars()}
+        # Only this service's sites: the identity and bulky-waste files are seeded separately.
+        known = {
+            site.id: site
+            for site in session.execute(select(Site).where(Site.service == config.service)).scalars()
+        }
         for site_config in config.sites:
             site = known.pop(site_config.id, None) or Site(id=site_config.id)
             for field in (
@@ -52,6 +74,7 @@ def seed(config: BookingConfig, url: str | None = None) -> None:
             ):
                 setattr(site, field, getattr(site_config, field))
             site.active = True
+            site.service = config.service
             session.add(site)
             session.flush()
             session.execute(delete(WeeklySchedule).where(WeeklySchedule.site_id == site.id))
@@ -83,6 +106,7 @@ def seed(config: BookingConfig, url: str | None = None) -> None:
 def prepare_database(url: str | None = None) -> None:
     migrate(url)
     seed(load_booking_config(), url)
+    seed(load_bulky_booking_config(), url)
 
 
 def main() -> int:

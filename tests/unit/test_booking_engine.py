@@ -980,8 +980,8 @@ def test_seed_is_idempotent(url):
     add_extra(url, MAIRIE, "2026-12-06", "10:00", "12:00")
     prepare_database(url)
     prepare_database(url)
-    assert rows(url, Site) == 2
-    assert rows(url, WeeklySchedule) == 10 + 2  # mairie: 2+2+1+2+2+1 intervals, coteaux: 2
+    assert rows(url, Site) == 3  # the two identity sites and the bulky-waste round
+    assert rows(url, WeeklySchedule) == 10 + 2 + 2  # mairie: 2+2+1+2+2+1 intervals, coteaux: 2, round: 2
     assert closures_in(url) == [
         (MAIRIE, day("2026-12-08"), "inventaire", "agent"),  # agents' closures are left alone
         (None, day("2026-12-24"), "veille de Noël", "config"),
@@ -1021,7 +1021,7 @@ def test_weekly_hours_and_stations_follow_the_file(url):
         update={"stations": 3, "hours": {"monday": config.site(MAIRIE).hours["friday"]}}
     )
     seed(config.copy(update={"sites": [mairie, config.site(COTEAUX)]}), url)
-    assert rows(url, WeeklySchedule) == 2 + 2
+    assert rows(url, WeeklySchedule) == 2 + 2 + 2  # + the bulky-waste round (another service)
     assert hours(slots(url, [MAIRIE], "2026-12-07")) == quarter_hours("08:45", "11:15") + quarter_hours(
         "13:45", "16:00"
     )

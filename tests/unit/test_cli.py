@@ -132,7 +132,7 @@ def test_jour_csv_on_stdout(run, db_url):
 def test_jour_empty_day(run):
     code, out, _ = run("jour", "--date", next_day({6}).isoformat())
     assert code == 0
-    assert out.count("Aucun rendez-vous.") == 2 and "pas de permanence" in out
+    assert out.count("Aucun rendez-vous.") == 3 and "pas de permanence" in out  # 2 mairies + encombrants
 
 
 # ---- ouvrir -------------------------------------------------------------------------------------

@@ -1,0 +1,44 @@
+"""Alembic migrations: they build exactly the schema of booking/models.py, and upgrading
+an existing database keeps its appointments (SQLite copies tables to alter them)."""
+
+import sqlite3
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from actions.db import engine_for
+from booking.models import Base
+from booking.seed import migrate
+
+
+def test_migrations_match_the_models(tmp_path):
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    migrate(url)
+    with engine_for(url).connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+def test_upgrading_keeps_appointments_and_their_claims(tmp_path):
+    path = tmp_path / "old.db"
+    url = f"sqlite:///{path}"
+    migrate(url, revision="0001")
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO sites VALUES "
+            "('s', 'Mairie', '1 place', '45990', 'Villebrune', 1, 1, 2, NULL, NULL, NULL, 1)"
+        )
+        conn.execute(
+            "INSERT INTO appointments (id, reference, site_id, station, start, duration_minutes, reason, "
+            "people, documents, application_ids, surname, channel, sender_id, status, needs_agent_check, "
+            "created_at, updated_at) VALUES (1, 'RDV-AAAAAA', 's', 1, '2030-01-01 09:00:00', 15, "
+            "'CNI', 1, 1, "
+            "'', 'X', 'rest', 'u', 'booked', 0, '2030-01-01', '2030-01-01')"
+        )
+        conn.execute("INSERT INTO slot_claims VALUES ('s', 1, '2030-01-01 09:00:00', 1)")
+    migrate(url)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM slot_claims").fetchone() == (1,)
+        assert conn.execute("SELECT service FROM sites").fetchone() == ("identity",)
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    with engine_for(url).connect() as connection:  # the pooled connection has foreign keys back on
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
