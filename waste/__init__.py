@@ -1,0 +1,1 @@
+"""Waste: collection calendar, recycling centre and bulky-waste information."""
