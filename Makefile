@@ -54,11 +54,11 @@ bench-booking: $(STAMP)
 	$(BIN)/python -m ops.bench_booking --out bench/results/booking.json
 
 lint: $(STAMP)
-	$(BIN)/ruff check actions booking channels ops tests
-	$(BIN)/ruff format --check actions booking channels ops tests
+	$(BIN)/ruff check actions booking channels ops tests waste
+	$(BIN)/ruff format --check actions booking channels ops tests waste
 
 format: $(STAMP)
-	$(BIN)/ruff format actions booking channels ops tests
+	$(BIN)/ruff format actions booking channels ops tests waste
 
 install: $(STAMP)
 

@@ -42,12 +42,15 @@ from actions.dates import (
 from actions.territory import format_date_fr
 from booking import engine
 from booking.ants import AntsClient, AntsError, AntsSettings, AntsUnavailable, describe_unavailable_fr
-from booking.config import load_booking_config
+from booking.config import BookingConfig, load_booking_config, load_bulky_booking_config
 
 logger = logging.getLogger(__name__)
+# rasa-sdk warns for every slot without a validate_<slot> method: extraction validates here.
+logging.getLogger("rasa_sdk.forms").setLevel(logging.ERROR)
 
 BOOKING_CONFIG = load_booking_config()
-SITE_NAMES = {site.id: site.name for site in BOOKING_CONFIG.sites}
+SITE_NAMES = {site.id: site.name for site in BOOKING_CONFIG.sites}  # identity sites (offered when booking)
+ALL_SITE_NAMES = {site.id: site.name for site in BOOKING_CONFIG.sites + load_bulky_booking_config().sites}
 SERVICE_PHONE = TERRITORY.services[TERRITORY.service_for(topic="appointments")].phone
 SLOTS_PER_PAGE = 4
 MAX_FAILURES = 3
@@ -284,14 +287,22 @@ def guarded(run):
 # ---- offering slots -----------------------------------------------------------------------
 
 
-def offered_slots(tracker: Tracker, duration: int) -> tuple[List[engine.Slot], bool, str | None]:
+def config_of(appt: engine.AppointmentView) -> BookingConfig:
+    """The booking rules of an appointment's service (identity or bulky-waste rounds)."""
+    return load_bulky_booking_config() if appt.reason == "ENCOMBRANTS" else BOOKING_CONFIG
+
+
+def offered_slots(
+    tracker: Tracker, duration: int, config: BookingConfig | None = None, sites: List[str] | None = None
+) -> tuple[List[engine.Slot], bool, str | None]:
     """The slots to show now, whether more exist, and a note when the wish could not be met."""
+    config = config or BOOKING_CONFIG
     data = tracker.get_slot("booking_when")
     when = when_from_dict(data) if data else None
     offset = int(tracker.get_slot("booking_offset") or 0)
-    sites, now = chosen_sites(tracker), now_paris()
+    sites, now = sites or chosen_sites(tracker), now_paris()
     today = engine.local_now(now).date()
-    horizon = today + timedelta(days=BOOKING_CONFIG.booking_window_days)
+    horizon = today + timedelta(days=config.booking_window_days)
     if when is None:
         when = When(today, horizon, None, None, None, False)
     found = engine.available_slots(
@@ -305,7 +316,7 @@ def offered_slots(tracker: Tracker, duration: int) -> tuple[List[engine.Slot], b
         preferred_time=when.preferred_time,
         limit=SLOTS_PER_PAGE + 1,
         offset=offset,
-        config=BOOKING_CONFIG,
+        config=config,
     )
     if found:
         return found[:SLOTS_PER_PAGE], len(found) > SLOTS_PER_PAGE, None
@@ -318,12 +329,10 @@ def offered_slots(tracker: Tracker, duration: int) -> tuple[List[engine.Slot], b
         duration,
         now=now,
         limit=SLOTS_PER_PAGE + 1,
-        config=BOOKING_CONFIG,
+        config=config,
     )
     if not found and when.start > today:
-        found = engine.available_slots(
-            sites, today, horizon, duration, now=now, limit=5, config=BOOKING_CONFIG
-        )
+        found = engine.available_slots(sites, today, horizon, duration, now=now, limit=5, config=config)
     return found[:SLOTS_PER_PAGE], False, note
 
 
@@ -352,10 +361,14 @@ class ActionAskBookingSlot(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        slots, more, note = await asyncio.to_thread(lambda: offered_slots(tracker, self.duration(tracker)))
+        config = await asyncio.to_thread(self.config, tracker)
+        sites = [site.id for site in config.sites] if config is not BOOKING_CONFIG else chosen_sites(tracker)
+        slots, more, note = await asyncio.to_thread(
+            lambda: offered_slots(tracker, self.duration(tracker), config, sites)
+        )
         current = await asyncio.to_thread(self.current_start, tracker)
         slots = [s for s in slots if s.start != current]
-        names = {s: SITE_NAMES[s] for s in chosen_sites(tracker)}
+        names = {site.id: site.name for site in config.sites if site.id in sites}
         if not slots:
             dispatcher.utter_message(
                 text=(note + " " if note else "")
@@ -374,9 +387,47 @@ class ActionAskBookingSlot(Action):
     def duration(self, tracker: Tracker) -> int:
         return duration_of(tracker)
 
+    def config(self, tracker: Tracker) -> BookingConfig:
+        return BOOKING_CONFIG
+
     def current_start(self, tracker: Tracker) -> datetime | None:
         """The start of the appointment being moved (not offered again); none when booking."""
         return None
+
+
+class ActionAskDocumentType(Action):
+    """Built here, not in domain.yml: Rasa would read the JSON of the buttons as slot templates."""
+
+    def name(self) -> str:
+        return "action_ask_document_type"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        dispatcher.utter_message(
+            text="Pour quel titre souhaitez-vous un rendez-vous ?",
+            buttons=[
+                texts.button("Carte d'identité", "inform", document_type="cni"),
+                texts.button("Passeport", "inform", document_type="passeport"),
+                texts.button("Les deux", "inform", document_type="les_deux"),
+            ],
+        )
+        return []
+
+
+class ActionAskPersonCount(Action):
+    def name(self) -> str:
+        return "action_ask_person_count"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        dispatcher.utter_message(
+            text="Pour combien de personnes ? "
+            "Chaque personne a besoin de son propre créneau de 15 minutes par titre.",
+            buttons=[texts.button(str(n), "inform", person_count=str(n)) for n in range(1, 5)],
+        )
+        return []
 
 
 class ActionAskApplicationIds(Action):
@@ -463,11 +514,10 @@ class _KeepsWorkingSlots:
     async def get_validation_events(self, dispatcher, tracker, domain) -> List[EventType]:
         events = await super().get_validation_events(dispatcher, tracker, domain)
         kept = {e["name"] for e in events}
-        working = set(BOOKING_SLOTS + MANAGE_SLOTS) - set(self.domain_slots(domain))
         extra = [
             SlotSet(name, value)
             for name, value in tracker.slots_to_validate().items()
-            if name in working and name not in kept
+            if name not in kept and name != "requested_slot"
         ]
         return events + extra
 
@@ -733,17 +783,7 @@ class ValidateBookingForm(_KeepsWorkingSlots, FormValidationAction):
         )
 
     async def extract_booking_surname(self, dispatcher, tracker, domain) -> Dict[str, Any]:
-        if not self._requested(tracker, "booking_surname") or is_digression(tracker):
-            return {}
-        surname = clean_surname(text_of(tracker))
-        if surname is None:
-            return self._fail(
-                dispatcher,
-                tracker,
-                "booking_surname",
-                "Indiquez seulement votre nom de famille, en lettres (par exemple : Martin).",
-            )
-        return {"booking_surname": surname, "booking_failures": 0}
+        return surname_answer(self, dispatcher, tracker, "booking_surname", "booking_failures")
 
     async def extract_booking_confirmed(self, dispatcher, tracker, domain) -> Dict[str, Any]:
         if not self._requested(tracker, "booking_confirmed"):
@@ -819,6 +859,19 @@ def clean_surname(text: str) -> str | None:
     if not _SURNAME.match(text) or not any(c.isalpha() for c in text) or len(text.split()) > 4:
         return None
     return text.strip(" -'").upper()
+
+
+SURNAME_HELP = "Indiquez seulement votre nom de famille, en lettres (par exemple : Martin)."
+
+
+def surname_answer(form, dispatcher, tracker: Tracker, slot: str, failures_slot: str) -> Dict[str, Any]:
+    """A form's surname question: the cleaned name, or the form's failure answer."""
+    if tracker.get_slot("requested_slot") != slot or is_digression(tracker):
+        return {}
+    surname = clean_surname(text_of(tracker))
+    if surname is None:
+        return form._fail(dispatcher, tracker, slot, SURNAME_HELP)
+    return {slot: surname, failures_slot: 0}
 
 
 def pick_offered(text: str, offered: List[str]) -> str | None:
@@ -1155,7 +1208,7 @@ class ActionAskManageConfirmed(Action):
             new = engine.Slot.from_key(tracker.get_slot("booking_slot"), appt.duration_minutes)
             text = (
                 f"Je déplace le rendez-vous {appt.reference} du {texts.when_fr(appt.start)} au "
-                f"{texts.when_fr(new.start)} ({SITE_NAMES.get(new.site_id, new.site_id)}). D'accord ?"
+                f"{texts.when_fr(new.start)} ({ALL_SITE_NAMES.get(new.site_id, new.site_id)}). D'accord ?"
             )
         else:
             text = (
@@ -1179,6 +1232,9 @@ class ActionAskRescheduleSlot(ActionAskBookingSlot):
 
     def current_start(self, tracker: Tracker) -> datetime | None:
         return managed_appointment(tracker).start
+
+    def config(self, tracker: Tracker) -> BookingConfig:
+        return config_of(managed_appointment(tracker))
 
 
 class ActionCancelDone(Action):
@@ -1238,7 +1294,7 @@ class ActionRescheduleDone(Action):
                 surname=tracker.get_slot("appointment_surname"),
                 sender=(channel_of(tracker), tracker.sender_id),
                 now=now_paris(),
-                config=BOOKING_CONFIG,
+                config=config_of(before),
             )
         except (engine.SlotTaken, engine.SlotNotOffered):
             dispatcher.utter_message(

@@ -24,6 +24,7 @@ REASON_LABELS = {
     "CNI": "carte d'identité",
     "PASSPORT": "passeport",
     "CNI-PASSPORT": "carte d'identité et passeport",
+    "ENCOMBRANTS": "enlèvement d'encombrants",
 }
 WEEKDAY_SHORT = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
 MONTH_SHORT = (
@@ -140,6 +141,9 @@ def confirmation_text(appt: AppointmentView, ants_note: str | None = None) -> st
 
 
 def appointment_line(appt: AppointmentView) -> str:
+    if appt.reason == "ENCOMBRANTS":
+        day = format_date_fr(appt.start.date())
+        return f"• {appt.reference} : {REASON_LABELS[appt.reason]} le {day} au matin"
     return (
         f"• {appt.reference} : {REASON_LABELS[appt.reason]}, {people_fr(appt.people)}, "
         f"le {when_fr(appt.start)}, {appt.site_name}"

@@ -77,8 +77,14 @@ def recent_topic(events: List[Dict[str, Any]]) -> str | None:
     return None
 
 
+# Slots a new session keeps (after 60 minutes of silence). Half-filled forms and
+# addresses are not kept: a citizen coming back starts afresh, and an address is
+# remembered across sessions only with consent (stored by actions/waste.py).
+CARRIED_SLOTS = ("service",)
+
+
 class ActionSessionStart(Action):
-    """Starts a session, keeps the slots, and sets the territory's name for the texts."""
+    """Starts a session, keeps the few carried slots, sets the territory's name for the texts."""
 
     def name(self) -> str:
         return "action_session_start"
@@ -90,7 +96,7 @@ class ActionSessionStart(Action):
         events += [
             SlotSet(key, value)
             for key, value in tracker.current_slot_values().items()
-            if value is not None and key != "session_started_metadata"
+            if value is not None and key in CARRIED_SLOTS
         ]
         events.append(SlotSet("territory_of", TERRITORY.of_name))
         events.append(ActionExecuted("action_listen"))

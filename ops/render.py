@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TRACKER_URL = "sqlite:///var/rasa.db"
 DEFAULT_ACTION_URL = "http://localhost:5055/webhook"
 REST_CHANNEL = "channels.rest.GuardedRestInput"  # Rasa's REST channel with input checks
+CALENDAR_CHANNEL = "channels.calendar.CalendarInput"  # serves the waste calendar (.ics), no messages
 FACEBOOK_VARS = ("FACEBOOK_VERIFY_TOKEN", "FACEBOOK_APP_SECRET", "FACEBOOK_PAGE_ACCESS_TOKEN")
 
 
@@ -101,6 +102,7 @@ def endpoints(env: Mapping[str, str]) -> Dict[str, Any]:
 def credentials(env: Mapping[str, str]) -> Dict[str, Any]:
     config: Dict[str, Any] = {
         REST_CHANNEL: None,
+        CALENDAR_CHANNEL: None,
         "socketio": {
             "user_message_evt": "user_uttered",
             "bot_message_evt": "bot_uttered",

@@ -10,7 +10,11 @@ def test_defaults_are_embedded():
     assert config["tracker_store"] == {"type": "SQL", "dialect": "sqlite", "db": "var/rasa.db"}
     assert "lock_store" not in config
     assert config["action_endpoint"]["url"] == "http://localhost:5055/webhook"
-    assert set(credentials({})) == {"channels.rest.GuardedRestInput", "socketio"}
+    assert set(credentials({})) == {
+        "channels.rest.GuardedRestInput",
+        "channels.calendar.CalendarInput",
+        "socketio",
+    }
     assert credentials({})["socketio"]["session_persistence"] is True
 
 

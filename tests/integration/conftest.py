@@ -1,0 +1,166 @@
+"""Shared by the flow tests: the real assistant (Rasa + action server + ANTS hub) on a
+temporary booking database, a local server speaking the ANTS anti-duplicate API, and a
+small citizen-chat helper. One stack for the whole session (start-up is ~70 s)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import threading
+import time
+import urllib.parse
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from tests.conftest import ROOT, free_port
+from tests.integration.test_server import say
+
+ANTS_TOKEN = "ants-test-token"
+HUB_TOKEN = "hub-test-token"
+REFERENCE = re.compile(r"RDV-[A-Z0-9]{6}")
+
+
+class FakeAnts(BaseHTTPRequestHandler):
+    """The published shapes of the ANTS anti-duplicate API; the id's prefix picks the answer."""
+
+    calls: list = []
+
+    def log_message(self, *args):  # keep the test output clean
+        pass
+
+    def _reply(self, status: int, body: object) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _handle(self, method: str) -> None:
+        url = urllib.parse.urlparse(self.path)
+        query = urllib.parse.parse_qs(url.query)
+        FakeAnts.calls.append((method, url.path, query))
+        if self.headers.get("x-rdv-opt-auth-token") != ANTS_TOKEN:
+            return self._reply(401, {"detail": "unauthorized"})
+        if method == "GET" and url.path == "/api/status":
+            answer = {}
+            for application_id in query.get("application_ids", []):
+                if application_id.startswith("SLOW"):
+                    time.sleep(3)
+                status = "consumed" if application_id.startswith("CONS") else "validated"
+                answer[application_id] = {"status": status, "appointments": []}
+            return self._reply(200, answer)
+        if url.path == "/api/appointments" and method in ("POST", "DELETE"):
+            return self._reply(200, {"success": True})
+        return self._reply(404, {"detail": "not found"})
+
+    def do_GET(self):
+        self._handle("GET")
+
+    def do_POST(self):
+        self._handle("POST")
+
+    def do_DELETE(self):
+        self._handle("DELETE")
+
+
+@pytest.fixture(scope="session")
+def ants():
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), FakeAnts)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def app_db(tmp_path_factory):
+    return tmp_path_factory.mktemp("booking") / "gru.db"
+
+
+@pytest.fixture(scope="session")
+def stack(ants, app_db, tmp_path_factory):
+    from ops import servers
+
+    if not any((ROOT / "models").glob("*.tar.gz")):
+        pytest.fail("no trained model in models/: run `make train` first")
+    base = tmp_path_factory.mktemp("stack")
+    env = dict(os.environ)
+    env.update(
+        GRU_TRACKER_STORE_URL=f"sqlite:///{base / 'rasa.db'}",
+        GRU_DATABASE_URL=f"sqlite:///{app_db}",
+        GRU_ANTS_API_URL=f"http://127.0.0.1:{ants.server_port}/api",
+        GRU_ANTS_API_TOKEN=ANTS_TOKEN,
+        GRU_ANTS_TIMEOUT="1",
+        GRU_HUB_TOKEN=HUB_TOKEN,
+        GRU_HUB_PORT=str(free_port()),
+    )
+    env.pop("GRU_LOCK_STORE_URL", None)
+    log = open(base / "servers.log", "ab")
+    running = servers.start_stack(
+        rasa_port=free_port(), action_port=free_port(), env=env, run_dir=base / "run", log=log
+    )
+    running.hub_url = f"http://127.0.0.1:{env['GRU_HUB_PORT']}"
+    yield running
+    running.stop()
+    log.close()
+
+
+class Chat:
+    """One citizen's conversation: every reply's text, and its buttons by title."""
+
+    def __init__(self, stack, sender: str | None = None):
+        self.stack, self.sender = stack, sender or f"citizen-{uuid.uuid4()}"
+        self.replies: list = []
+
+    def say(self, message: str) -> str:
+        self.replies = say(self.stack, self.sender, message)
+        return self.text
+
+    @property
+    def text(self) -> str:
+        return "\n".join(r.get("text", "") for r in self.replies)
+
+    @property
+    def buttons(self) -> dict:
+        return {
+            b["title"]: b.get("payload") or b.get("url") for r in self.replies for b in r.get("buttons", [])
+        }
+
+    def click(self, title_start: str) -> str:
+        for title, payload in self.buttons.items():
+            if title.startswith(title_start):
+                return self.say(payload)
+        raise AssertionError(f"no button {title_start!r} in {list(self.buttons)}: {self.text}")
+
+    def first_slot(self) -> str:
+        slots = [t for t, p in self.buttons.items() if '"choice"' in p and "@" in p]
+        assert slots, self.text
+        return self.click(slots[0])
+
+
+def rows(app_db, sql, *args):
+    with sqlite3.connect(app_db) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+def book(chat: Chat, first_message: str, ids: str, surname: str = "Dupont") -> str:
+    chat.say(first_message)
+    if "pré-demande" in chat.text and "10 lettres" in chat.text:
+        chat.say(ids)
+    if "Dans quelle mairie" in chat.text:
+        chat.click("Peu importe")
+    if "Quel jour" in chat.text:
+        chat.say("le plus tôt possible")
+    chat.first_slot()
+    assert "nom de famille" in chat.text, chat.text
+    chat.say(surname)
+    assert "Je récapitule" in chat.text, chat.text
+    chat.click("Oui")
+    match = REFERENCE.search(chat.text)
+    assert match, chat.text
+    return match.group(0)
