@@ -54,11 +54,11 @@ bench-booking: $(STAMP)
 	$(BIN)/python -m ops.bench_booking --out bench/results/booking.json
 
 lint: $(STAMP)
-	$(BIN)/ruff check actions booking channels ops tests waste
-	$(BIN)/ruff format --check actions booking channels ops tests waste
+	$(BIN)/ruff check actions booking channels ops tests waste welfare tracking
+	$(BIN)/ruff format --check actions booking channels ops tests waste welfare tracking
 
 format: $(STAMP)
-	$(BIN)/ruff format actions booking channels ops tests waste
+	$(BIN)/ruff format actions booking channels ops tests waste welfare tracking
 
 install: $(STAMP)
 

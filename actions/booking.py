@@ -165,14 +165,23 @@ def document_type_in(tracker: Tracker, requested: bool) -> str | None:
     return None
 
 
+_HEAD_COUNT = re.compile(
+    r"\b(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")\s*(personnes?|pers\b|adultes?|enfants?)"
+)
+
+
 def parse_person_count(tracker: Tracker, requested: bool) -> int | None:
     for value in entity_values(tracker, "person_count"):
         number = NUMBER_WORDS.get(fold(value)) or (int(value) if value.isdigit() else None)
         if number:
             return number
+    text = fold(text_of(tracker))
+    explicit = _HEAD_COUNT.search(text)  # « pour 2 personnes », even when the NLU missed the entity
+    if explicit:
+        word = explicit.group(1)
+        return int(word) if word.isdigit() else NUMBER_WORDS[word]
     if not requested:
         return None
-    text = fold(text_of(tracker))
     match = re.search(r"\b(\d{1,2})\b", text)
     if match:
         return int(match.group(1))

@@ -103,6 +103,19 @@ class ActionSessionStart(Action):
         return events
 
 
+def warn_if_danger(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """Emergency numbers first, whenever the message speaks of danger (violence, suicide…)."""
+    from welfare.eligibility import detect_danger
+
+    lines = detect_danger(tracker.latest_message.get("text") or "")
+    if lines:
+        logger.info("emergency lines given conversation=%s", pseudonym(tracker.sender_id))
+        dispatcher.utter_message(
+            text="Si vous ou quelqu'un est en danger, appelez sans attendre :\n"
+            + "\n".join(f"• {line.number} : {line.name} ({line.when})" for line in lines)
+        )
+
+
 class ActionHandleFallback(Action):
     """Low NLU confidence: suggest the likely topics, then offer a human contact."""
 
@@ -112,6 +125,9 @@ class ActionHandleFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
+        warn_if_danger(
+            dispatcher, tracker
+        )  # a message the NLU did not understand may still be a call for help
         ranking = tracker.latest_message.get("intent_ranking") or []
         misses = consecutive_fallbacks(tracker.events)
         text, buttons = fallback_reply(TERRITORY, ranking, misses)

@@ -1,0 +1,62 @@
+"""Welfare triage and file tracking through the running assistant (REST channel, demo
+back-office data of territory/demo/tracking.yml)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.conftest import Chat
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_situation_in_plain_words_gets_a_short_triage_and_the_right_aid(stack):
+    chat = Chat(stack)
+    chat.say("ma mère ne peut plus vivre seule, quelles aides existent ?")
+    assert "âge" in chat.text, chat.text  # « for whom » and « need » were understood: not asked
+    chat.say("elle a 82 ans")
+    assert "domicile" in chat.text, chat.text
+    chat.click("À domicile")
+    answer = chat.text
+    assert "APA" in answer and "pourrai" in answer and "service-public.fr" in answer, answer
+    assert "vous avez droit" not in answer.lower()
+    assert "Je n'ai rien enregistré" in answer
+
+
+def test_a_named_aid_and_the_boundaries(stack):
+    chat = Chat(stack)
+    chat.say("je veux l'APA pour mon père")
+    chat.say("59")
+    if "À domicile" in chat.buttons:
+        chat.click("À domicile")
+    assert "60 ans" in chat.text and "CCAS" in chat.text, chat.text
+
+
+def test_danger_gets_the_emergency_lines_first(stack):
+    chat = Chat(stack)
+    chat.say("mon mari me frappe et je n'ai plus d'argent")
+    assert "3919" in chat.text, chat.text
+
+
+def test_request_status_needs_the_second_factor(stack):
+    chat = Chat(stack)
+    chat.say("où en est ma demande DEM-2026-004217")
+    assert "e-mail ou le nom de famille" in chat.text, chat.text
+    assert "DEM-2026-004217 :" not in chat.text  # nothing disclosed before the second factor
+    chat.say("Martin")
+    assert "Je ne trouve pas de dossier" in chat.text and "essai 1 sur 3" in chat.text
+    chat.say("DEM-2026-004217")
+    chat.say("lefevre")
+    assert "DEM-2026-004217" in chat.text and "depuis le" in chat.text, chat.text
+
+
+def test_unknown_reference_and_too_many_tries(stack):
+    chat = Chat(stack)
+    chat.say("je voudrais suivre ma demande de subvention")
+    for _ in range(3):
+        chat.say("SUB-2026-9999")
+        chat.say("Dupont")
+    assert "je m'arrête là" in chat.text, chat.text
+    chat.say("où en est ma demande SUB-2026-0042")
+    chat.say("Moreau")  # the right answer, but the conversation has used its tries
+    assert "Trop d'essais" in chat.text, chat.text
