@@ -3,6 +3,8 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+WEB_STAMP := web/node_modules/.installed
+CHROMIUM ?= /usr/bin/chromium
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export RASA_TELEMETRY_ENABLED ?= false
@@ -11,10 +13,11 @@ export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 NLU_MIN_F1 ?= 0.95
 NLU_MIN_ENTITY_F1 ?= 0.90
 
-.PHONY: run shell train test validate test-stories test-nlu pytest bench bench-booking lint format install clean
+.PHONY: browser run shell train test validate test-stories test-nlu pytest bench bench-booking lint format install clean
 
-## Start the action server + Rasa (REST, socketio, Facebook if configured). Ctrl-C stops.
-run: train
+## Start the action server + Rasa (REST, socketio, Facebook if configured) and the
+## demo page with the webchat widget. Ctrl-C stops.
+run: train $(WEB_STAMP)
 	$(BIN)/python -m ops.run
 
 ## Talk to the assistant in the terminal.
@@ -31,7 +34,7 @@ train: $(STAMP)
 	  ls -t models/*.tar.gz | tail -n +2 | xargs -r rm -f; \
 	fi
 
-test: $(STAMP) lint validate train test-stories test-nlu pytest
+test: $(STAMP) $(WEB_STAMP) browser lint validate train test-stories test-nlu pytest
 
 validate: $(STAMP)
 	$(BIN)/rasa data validate --fail-on-warnings
@@ -60,7 +63,19 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format actions booking channels ops tests waste welfare tracking
 
-install: $(STAMP)
+install: $(STAMP) $(WEB_STAMP)
+
+## The website widget from npm (rasa-webchat), pinned by web/package-lock.json.
+$(WEB_STAMP): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(WEB_STAMP)
+
+## Debian's Chromium for the browser test (Playwright drives it; no browser download).
+browser:
+	@test -x $(CHROMIUM) || { echo "Installing Debian's chromium for the browser test…"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium chromium-driver >/dev/null; fi; }
+	@test -x $(CHROMIUM) || { echo "chromium is missing: apt-get install chromium chromium-driver" >&2; exit 1; }
 
 $(STAMP): requirements.lock
 	@test -x $(BIN)/python || $$(scripts/find_python310.sh) -m venv $(VENV)
@@ -69,4 +84,4 @@ $(STAMP): requirements.lock
 	@touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) models/*.tar.gz results var .run
+	rm -rf $(VENV) models/*.tar.gz results var .run web/node_modules

@@ -8,7 +8,7 @@ import sys
 import time
 
 from actions.territory import TerritoryConfigError, load_territory
-from ops import servers
+from ops import servers, web
 from ops.render import ConfigError
 
 
@@ -38,11 +38,18 @@ def main() -> int:
         if os.environ.get("FACEBOOK_VERIFY_TOKEN")
         else ""
     )
+    web_port, socket_url = web.settings(rasa_port)
+    try:
+        page = web.serve(web_port, socket_url, host=os.environ.get("GRU_WEB_HOST", "127.0.0.1"))
+    except OSError as exc:
+        print(f"La page de démonstration ne démarre pas (port {web_port}) : {exc}", file=sys.stderr)
+        page = None
     body = '{"sender":"moi","message":"Bonjour"}'
     hub_port = os.environ.get("GRU_HUB_PORT", "5100") if os.environ.get("GRU_HUB_TOKEN") else None
     print(
         f"\nPrêt en {stack.startup_seconds:.0f} s.\n"
         f"  REST     : curl -s {stack.url}/webhooks/rest/webhook -d '{body}'\n"
+        f"  site     : http://localhost:{web_port}/ (page de démonstration avec le widget)\n"
         f"  socketio : {stack.url} (widget rasa-webchat){facebook}\n"
         f"  actions  : http://127.0.0.1:{action_port}/health\n"
         + (f"  hub ANTS : http://127.0.0.1:{hub_port}/getManagedMeetingPoints\n" if hub_port else "")
@@ -69,6 +76,8 @@ def main() -> int:
             time.sleep(0.5)
     finally:
         print("\nArrêt en cours…", flush=True)
+        if page is not None:
+            page.shutdown()
         stack.stop()
         print("Arrêté.")
     return 0
