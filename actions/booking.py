@@ -143,6 +143,26 @@ def is_digression(tracker: Tracker) -> bool:
     return intent_of(tracker) in DIGRESSIONS
 
 
+def is_name_answer(tracker: Tracker) -> bool:
+    """A name asked for and given: the NLU may read « Marchand » as a question (help, 0.58),
+    but a short answer without a question mark and without a confident question intent
+    is the name; « stop » and « annuler » always stop."""
+    text = text_of(tracker)
+    confidence = (tracker.latest_message.get("intent") or {}).get("confidence") or 0.0
+    if (
+        intent_of(tracker) in ("stop", "human_handoff", "cancel_appointment")
+        or "?" in text
+        or confidence >= 0.9
+    ):
+        return False
+    short = len(text.split()) <= 3
+    return short and (clean_surname(text) is not None or "@" in text)
+
+
+def is_question_not_name(tracker: Tracker) -> bool:
+    return is_digression(tracker) and not is_name_answer(tracker)
+
+
 def document_type_in(tracker: Tracker, requested: bool) -> str | None:
     """cni | passeport | les_deux from the message, if it names one."""
     values = {fold(v) for v in entity_values(tracker, "document_type")}
@@ -875,7 +895,7 @@ SURNAME_HELP = "Indiquez seulement votre nom de famille, en lettres (par exemple
 
 def surname_answer(form, dispatcher, tracker: Tracker, slot: str, failures_slot: str) -> Dict[str, Any]:
     """A form's surname question: the cleaned name, or the form's failure answer."""
-    if tracker.get_slot("requested_slot") != slot or is_digression(tracker):
+    if tracker.get_slot("requested_slot") != slot or is_question_not_name(tracker):
         return {}
     surname = clean_surname(text_of(tracker))
     if surname is None:
@@ -1118,7 +1138,7 @@ class _ManageFormValidation:
         )
 
     async def extract_appointment_surname(self, dispatcher, tracker, domain) -> Dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "appointment_surname" or is_digression(tracker):
+        if tracker.get_slot("requested_slot") != "appointment_surname" or is_question_not_name(tracker):
             return {}
         surname = " ".join(text_of(tracker).split())
         reference = tracker.get_slot("appointment_ref")

@@ -19,7 +19,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import booking_texts as texts
-from actions.booking import _KeepsWorkingSlots, entity_values, intent_of, is_digression, text_of
+from actions.booking import (
+    _KeepsWorkingSlots,
+    entity_values,
+    intent_of,
+    is_digression,
+    is_question_not_name,
+    text_of,
+)
 from actions.core import TERRITORY, pseudonym
 from actions.territory import format_date_fr
 from tracking.connector import FileNotFound, TrackingUnavailable, connector_from_env, normalise_reference
@@ -81,7 +88,7 @@ class ValidateTrackingForm(_KeepsWorkingSlots, FormValidationAction):
         return {"tracking_ref": reference}
 
     async def extract_tracking_factor(self, dispatcher, tracker, domain) -> Dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "tracking_factor" or is_digression(tracker):
+        if tracker.get_slot("requested_slot") != "tracking_factor" or is_question_not_name(tracker):
             return {}
         answer = " ".join(text_of(tracker).split())[:200]
         if not answer:

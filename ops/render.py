@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TRACKER_URL = "sqlite:///var/rasa.db"
 DEFAULT_ACTION_URL = "http://localhost:5055/webhook"
 REST_CHANNEL = "channels.rest.GuardedRestInput"  # Rasa's REST channel with input checks
+FACEBOOK_CHANNEL = "channels.facebook.GuardedFacebookInput"  # Messenger, same URL as Rasa's channel
 CALENDAR_CHANNEL = "channels.calendar.CalendarInput"  # serves the waste calendar (.ics), no messages
 FACEBOOK_VARS = ("FACEBOOK_VERIFY_TOKEN", "FACEBOOK_APP_SECRET", "FACEBOOK_PAGE_ACCESS_TOKEN")
 
@@ -114,7 +115,7 @@ def credentials(env: Mapping[str, str]) -> Dict[str, Any]:
         missing = ", ".join(name for name in FACEBOOK_VARS if name not in present)
         raise ConfigError(f"Facebook Messenger : variables manquantes ({missing})")
     if present:
-        config["facebook"] = {
+        config[FACEBOOK_CHANNEL] = {
             "verify": env["FACEBOOK_VERIFY_TOKEN"],
             "secret": env["FACEBOOK_APP_SECRET"],
             "page-access-token": env["FACEBOOK_PAGE_ACCESS_TOKEN"],

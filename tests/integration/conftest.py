@@ -82,8 +82,44 @@ def app_db(tmp_path_factory):
     return tmp_path_factory.mktemp("booking") / "gru.db"
 
 
+FACEBOOK = {
+    "FACEBOOK_VERIFY_TOKEN": "verify-me",
+    "FACEBOOK_APP_SECRET": "app-secret",
+    "FACEBOOK_PAGE_ACCESS_TOKEN": "page-token",
+}
+
+
+class FakeGraph(BaseHTTPRequestHandler):
+    """Facebook's Graph API, locally: records what the assistant sends to Messenger."""
+
+    sent: list = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+        FakeGraph.sent.append({"path": urllib.parse.urlparse(self.path).path, "query": query, "body": body})
+        data = json.dumps({"recipient_id": body.get("recipient", {}).get("id"), "message_id": "m1"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
 @pytest.fixture(scope="session")
-def stack(ants, app_db, tmp_path_factory):
+def graph():
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), FakeGraph)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def stack(ants, graph, app_db, tmp_path_factory):
     from ops import servers
 
     if not any((ROOT / "models").glob("*.tar.gz")):
@@ -98,6 +134,8 @@ def stack(ants, app_db, tmp_path_factory):
         GRU_ANTS_TIMEOUT="1",
         GRU_HUB_TOKEN=HUB_TOKEN,
         GRU_HUB_PORT=str(free_port()),
+        GRU_FACEBOOK_GRAPH_URL=f"http://127.0.0.1:{graph.server_port}/v19.0",
+        **FACEBOOK,
     )
     env.pop("GRU_LOCK_STORE_URL", None)
     log = open(base / "servers.log", "ab")

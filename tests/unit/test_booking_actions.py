@@ -303,3 +303,18 @@ async def test_database_down_gets_a_french_answer_not_a_crash(db, monkeypatch):
         dispatcher, tracker(message("affirm", "oui"), slots), domain
     )
     assert events == [] and "Rien n'a été réservé" in dispatcher.messages[-1]["text"]
+
+
+@pytest.mark.parametrize(
+    "intent, confidence, text, is_name",
+    [
+        ("help", 0.58, "Marchand", True),
+        ("opening_hours", 0.99, "horaires mairie", False),
+        ("stop", 0.6, "Stop", False),
+        ("help", 0.5, "je ne sais pas quoi dire", False),
+    ],
+)
+def test_a_surname_mistaken_for_a_question_is_still_the_answer(intent, confidence, text, is_name):
+    latest = message(intent, text)
+    latest["intent"]["confidence"] = confidence
+    assert booking.is_name_answer(tracker(latest)) is is_name

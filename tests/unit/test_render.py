@@ -60,7 +60,11 @@ def test_bad_lock_urls(url):
 
 def test_facebook_only_when_fully_configured():
     env = {"FACEBOOK_VERIFY_TOKEN": "v", "FACEBOOK_APP_SECRET": "s", "FACEBOOK_PAGE_ACCESS_TOKEN": "t"}
-    assert credentials(env)["facebook"] == {"verify": "v", "secret": "s", "page-access-token": "t"}
+    assert credentials(env)["channels.facebook.GuardedFacebookInput"] == {
+        "verify": "v",
+        "secret": "s",
+        "page-access-token": "t",
+    }
     with pytest.raises(ConfigError, match="FACEBOOK_PAGE_ACCESS_TOKEN"):
         credentials({"FACEBOOK_VERIFY_TOKEN": "v", "FACEBOOK_APP_SECRET": "s"})
 

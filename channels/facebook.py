@@ -1,0 +1,194 @@
+"""Facebook Messenger, as Rasa's `facebook` channel with answers shaped for Messenger.
+
+Same webhook URL (/webhooks/facebook/webhook) and credentials as Rasa's channel, with:
+- a wrong verify token or an unsigned / wrongly signed webhook refused with 403
+  (Rasa's channel answers 200), never passed to the assistant;
+- the « Démarrer » (get started) postback leading to the welcome;
+- buttons rendered as Messenger can: up to 3 → a button template, up to 13 → quick
+  replies (titles cut to 20 characters), web links → URL buttons; texts split at 2,000
+  characters (640 with buttons);
+- Graph API calls made in a thread (the fbmessenger client is blocking) and sent to
+  GRU_FACEBOOK_GRAPH_URL when set (tests point it at a local server).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import os
+from typing import Any, Awaitable, Callable, Dict, List
+
+from fbmessenger import MessengerClient
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.facebook import FacebookInput, Messenger, MessengerBot
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+logger = logging.getLogger(__name__)
+
+GET_STARTED_PAYLOAD = "GET_STARTED"
+MAX_TEXT = 2000
+MAX_TEXT_WITH_BUTTONS = 640
+MAX_QUICK_REPLIES = 13
+MAX_TEMPLATE_BUTTONS = 3
+MAX_TITLE = 20
+
+
+def graph_client(page_access_token: str) -> MessengerClient:
+    client = MessengerClient(page_access_token)
+    graph_url = os.environ.get("GRU_FACEBOOK_GRAPH_URL")
+    if graph_url:
+        client.graph_url = graph_url.rstrip("/")
+    return client
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> List[str]:
+    """Messenger refuses longer messages: cut at paragraph, line or word boundaries."""
+    parts: List[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        cut = max(rest.rfind("\n\n", 0, limit), rest.rfind("\n", 0, limit), rest.rfind(" ", 0, limit))
+        cut = cut if cut > limit // 2 else limit
+        parts.append(rest[:cut].strip())
+        rest = rest[cut:].strip()
+    return parts + [rest] if rest else parts
+
+
+def short_title(title: str) -> str:
+    return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1].rstrip() + "…"
+
+
+class MessengerOutput(MessengerBot):
+    """Rasa's Messenger output, with Messenger's limits applied and no blocking call."""
+
+    async def _post(self, payload: Dict[str, Any], recipient_id: str) -> None:
+        await asyncio.to_thread(self.messenger_client.send, payload, recipient_id, "RESPONSE")
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        for part in split_text(text):
+            await self._post({"text": part}, recipient_id)
+
+    async def send_action(self, recipient_id: str, sender_action: str) -> None:
+        await asyncio.to_thread(self.messenger_client.send_action, sender_action, recipient_id)
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
+    ) -> None:
+        """≤ 3 buttons or web links → a button template; more choices → quick replies (≤ 13)."""
+        links = [b for b in buttons if b.get("type") == "web_url" or b.get("url")]
+        choices = [b for b in buttons if b not in links]
+        limit = MAX_TEXT_WITH_BUTTONS if (links or len(choices) <= MAX_TEMPLATE_BUTTONS) else MAX_TEXT
+        *before, last = split_text(text, limit) or ["…"]
+        for part in before:
+            await self._post({"text": part}, recipient_id)
+        if not links and len(choices) > MAX_TEMPLATE_BUTTONS:
+            quick = [{"content_type": "text", "title": short_title(b["title"]), "payload": b["payload"]}
+                     for b in choices[:MAX_QUICK_REPLIES]]  # fmt: skip
+            await self._post({"text": last, "quick_replies": quick}, recipient_id)
+            return
+        template = [{"type": "web_url", "url": b["url"], "title": short_title(b["title"])} for b in links]
+        template += [
+            {"type": "postback", "title": short_title(b["title"]), "payload": b["payload"]} for b in choices
+        ]
+        payload = {"template_type": "button", "text": last, "buttons": template[:MAX_TEMPLATE_BUTTONS]}
+        await self._post({"attachment": {"type": "template", "payload": payload}}, recipient_id)
+        rest = [
+            b
+            for b in choices
+            if b["payload"] not in {t.get("payload") for t in template[:MAX_TEMPLATE_BUTTONS]}
+        ]
+        if rest:  # links took the template's places: the other choices as quick replies
+            quick = [{"content_type": "text", "title": short_title(b["title"]), "payload": b["payload"]}
+                     for b in rest[:MAX_QUICK_REPLIES]]  # fmt: skip
+            await self._post({"text": "Autres choix :", "quick_replies": quick}, recipient_id)
+
+    async def send_elements(self, recipient_id: str, elements: List[Dict[str, Any]], **kwargs: Any) -> None:
+        for element in elements:
+            for button in element.get("buttons", []):
+                button.setdefault("type", "postback")
+        payload = {
+            "attachment": {"type": "template", "payload": {"template_type": "generic", "elements": elements}}
+        }
+        await self._post(payload, recipient_id)
+
+    async def send_custom_json(self, recipient_id: str, json_message: Any, **kwargs: Any) -> None:
+        await self._post(json_message, recipient_id)
+
+
+class GuardedMessenger(Messenger):
+    def __init__(
+        self, page_access_token: str, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
+        super().__init__(page_access_token, on_new_message)
+        self.client = graph_client(page_access_token)
+
+    async def postback(self, message: Dict[str, Any], metadata: Dict[str, Any] | None) -> None:
+        payload = message["postback"].get("payload") or ""
+        text = "/greet" if payload == GET_STARTED_PAYLOAD else payload
+        await self._handle_user_message(text, self.get_user_id(), metadata)
+
+    async def _handle_user_message(self, text: str, sender_id: str, metadata: Dict[str, Any] | None) -> None:
+        out_channel = MessengerOutput(self.client)
+        await out_channel.send_action(sender_id, sender_action="mark_seen")
+        user_message = UserMessage(text, out_channel, sender_id, input_channel=self.name(), metadata=metadata)
+        await out_channel.send_action(sender_id, sender_action="typing_on")
+        try:
+            await self.on_new_message(user_message)
+        except Exception:  # noqa: BLE001 - logged; Messenger must still get its 200
+            logger.exception("Messenger message could not be handled")
+        finally:
+            await out_channel.send_action(sender_id, sender_action="typing_off")
+
+
+class GuardedFacebookInput(FacebookInput):
+    @classmethod
+    def name(cls) -> str:
+        return "facebook"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("guarded_fb_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["GET"])
+        async def token_verification(request: Request) -> HTTPResponse:
+            if request.args.get("hub.verify_token") == self.fb_verify and self.fb_verify:
+                return response.text(request.args.get("hub.challenge") or "")
+            logger.warning("Messenger verification refused: wrong verify token")
+            return response.text("invalid verify token", status=403)
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            signature = (
+                request.headers.get("X-Hub-Signature-256") or request.headers.get("X-Hub-Signature") or ""
+            )
+            if not self.validate_hub_signature(self.fb_secret, request.body, signature):
+                logger.warning("Messenger webhook refused: missing or wrong signature")
+                return response.text("invalid signature", status=403)
+            try:
+                payload = request.json
+                entries = payload["entry"]
+            except Exception:  # noqa: BLE001 - a signed but malformed body is still refused cleanly
+                return response.text("invalid payload", status=400)
+            messenger = GuardedMessenger(self.fb_access_token, on_new_message)
+            await messenger.handle({"entry": entries}, self.get_metadata(request))
+            return response.text("success")
+
+        return webhook
+
+    @staticmethod
+    def validate_hub_signature(app_secret: str, request_payload: bytes, hub_signature_header: str) -> bool:
+        """sha1= (X-Hub-Signature) or sha256= (X-Hub-Signature-256), compared in constant time."""
+        method, _, signature = (hub_signature_header or "").partition("=")
+        if method not in ("sha1", "sha256") or not signature or not app_secret:
+            return False
+        expected = hmac.new(app_secret.encode("utf-8"), request_payload, getattr(hashlib, method)).hexdigest()
+        return hmac.compare_digest(expected, signature)
+
+    def get_output_channel(self) -> MessengerOutput:
+        return MessengerOutput(graph_client(self.fb_access_token))
