@@ -993,6 +993,8 @@ class ActionBookingDone(Action):
                     "et vous contactera en cas de problème."
                 )
             dispatcher.utter_message(text=texts.confirmation_text(appt, note))
+            if channel_of(tracker) == "facebook":  # Messenger shows it as a card with its two actions
+                dispatcher.utter_message(elements=[texts.appointment_card(appt)])
         elif tracker.get_slot("booking_blocked"):
             dispatcher.utter_message(
                 text="Je n'ai rien réservé.",

@@ -172,3 +172,24 @@ def failures_help(phone: str) -> tuple[str, List[Button]]:
         f"Vous pouvez aussi prendre rendez-vous par téléphone au {phone}, ou parler à un agent."
     )
     return text, [button("Parler à un agent", "human_handoff"), button("Arrêter", "stop")]
+
+
+def appointment_card(appt: AppointmentView) -> dict:
+    """A Messenger generic-template card for a confirmed appointment (title/subtitle ≤ 80)."""
+    what = REASON_LABELS[appt.reason]
+    return {
+        "title": f"{appt.reference} — {what}"[:80],
+        "subtitle": f"{when_fr(appt.start)}, {appt.site_name}"[:80],
+        "buttons": [
+            {
+                "type": "postback",
+                "title": "Déplacer",
+                "payload": payload("reschedule_appointment", reference=appt.reference),
+            },
+            {
+                "type": "postback",
+                "title": "Annuler",
+                "payload": payload("cancel_appointment", reference=appt.reference),
+            },
+        ],
+    }

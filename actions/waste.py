@@ -283,16 +283,26 @@ class ActionWasteCollectionDays(Action):
         text = f"Au {label} :\n" + describe_collections_fr(WASTE, found, today, sector=sector)
         dispatcher.utter_message(text=text)
         saved = await asyncio.to_thread(remembered, tracker)
-        buttons = [{"title": "Calendrier (.ics)", "type": "web_url", "url": ics_url(sector, street)}]
+        link = {"title": "Calendrier (.ics)", "type": "web_url", "url": ics_url(sector, street)}
+        if channel_of(tracker) == "facebook":  # Messenger: the calendar as a card, not a second link
+            card = {
+                "title": "Calendrier des collectes",
+                "subtitle": f"Au {label}"[:80],
+                "buttons": [{"type": "web_url", "title": "Ajouter à l'agenda", "url": link["url"]}],
+            }
+            dispatcher.utter_message(elements=[card])
+            link = None
         if saved and saved.street == street and saved.housenumber == number:
-            dispatcher.utter_message(
-                text="Le calendrier des prochains mois pour votre agenda :", buttons=buttons
-            )
+            if link:
+                dispatcher.utter_message(
+                    text="Le calendrier des prochains mois pour votre agenda :", buttons=[link]
+                )
             return [SlotSet("waste_failures", None)]
         dispatcher.utter_message(
-            text="Le calendrier des prochains mois pour votre agenda est en lien ci-dessous. "
-            "Voulez-vous que je retienne votre adresse pour vos prochaines questions ?",
-            buttons=buttons + [texts.button("Oui, retenez-la", "affirm"), texts.button("Non merci", "deny")],
+            text=("Le calendrier des prochains mois pour votre agenda est en lien. " if link else "")
+            + "Voulez-vous que je retienne votre adresse pour vos prochaines questions ?",
+            buttons=([link] if link else [])
+            + [texts.button("Oui, retenez-la", "affirm"), texts.button("Non merci", "deny")],
         )
         return [SlotSet("waste_failures", None)]
 

@@ -186,8 +186,17 @@ def test_booked_on_messenger_cancelled_on_the_website(stack, app_db):
     slot = next(p for p in payloads(since) if p and '"choice"' in p and "@" in p)
     assert "nom de famille" in say(quick_reply(psid, slot))
     assert "Je récapitule" in say(message(psid, "Leroy"))
+    since = len(FakeGraph.sent)
     reply = say(quick_reply(psid, "/affirm"))
     reference = REFERENCE.search(reply).group(0)
+    cards = [
+        c["body"]["message"]["attachment"]["payload"]
+        for c in sent_to(psid, since)
+        if c["body"]["message"].get("attachment", {}).get("payload", {}).get("template_type") == "generic"
+    ]
+    (card,) = cards[0]["elements"]
+    assert card["title"].startswith(reference) and len(card["subtitle"]) <= 80
+    assert [b["title"] for b in card["buttons"]] == ["Déplacer", "Annuler"]
     website = Chat(stack)
     website.say(f"je veux annuler le rendez-vous {reference}")
     website.say("leroy")
@@ -196,3 +205,21 @@ def test_booked_on_messenger_cancelled_on_the_website(stack, app_db):
     assert rows(app_db, "SELECT status, channel FROM appointments WHERE reference=?", reference) == [
         ("cancelled", "facebook")
     ]
+
+
+def test_collection_days_come_with_a_calendar_card(stack):
+    psid = f"psid-{uuid.uuid4().hex[:8]}"
+    since = len(FakeGraph.sent)
+    post(stack, message(psid, "quand passe la poubelle jaune rue Pasteur"))
+    calls = sent_to(psid, since)
+    generic = [
+        c["body"]["message"]["attachment"]["payload"]
+        for c in calls
+        if c["body"]["message"].get("attachment", {}).get("payload", {}).get("template_type") == "generic"
+    ]
+    (element,) = generic[0]["elements"]
+    assert element["title"] == "Calendrier des collectes"
+    assert (
+        element["buttons"][0]["type"] == "web_url"
+        and "/webhooks/calendar/ics?" in element["buttons"][0]["url"]
+    )
