@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from ops import web
 from tests.conftest import ROOT, free_port
@@ -45,6 +46,7 @@ def browser():
 
 
 def bot_texts(page) -> list[str]:
+    """The texts of the bot's bubbles shown in the widget."""
     return page.locator(".rw-response").all_inner_texts()
 
 
@@ -73,7 +75,12 @@ def test_webchat_welcome_buttons_flow_and_reload(browser, page_url):
     page.screenshot(path=str(ARTIFACTS / "webchat-hours.png"))
 
     page.reload()
-    if page.locator(".rw-new-message").count() == 0:
+    # The widget restores its open state from storage once rendered: only open it if it
+    # stays closed (clicking the launcher of an open widget would close it).
+    page.locator(".rw-launcher").wait_for(timeout=30_000)
+    try:
+        page.locator(".rw-new-message").wait_for(timeout=5_000)
+    except PlaywrightTimeout:
         page.locator(".rw-launcher").click()
     page.locator(".rw-response", has_text="horaires d'ouverture").first.wait_for(timeout=60_000)
     after = bot_texts(page)
