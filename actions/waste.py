@@ -280,7 +280,8 @@ class ActionWasteCollectionDays(Action):
         today = now_paris().date()
         found = next_collections(WASTE, sector, today, count=2, streams=[stream] if stream else None)
         label = address_label(street, number)
-        text = f"Au {label} :\n" + describe_collections_fr(WASTE, found, today, sector=sector)
+        heading = f"Au {label} :" if number else f"{street} :"  # « Au 3 rue… », « Rue Pasteur : »
+        text = heading + "\n" + describe_collections_fr(WASTE, found, today, sector=sector)
         dispatcher.utter_message(text=text)
         saved = await asyncio.to_thread(remembered, tracker)
         link = {"title": "Calendrier (.ics)", "type": "web_url", "url": ics_url(sector, street)}
