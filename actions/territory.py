@@ -77,6 +77,19 @@ def _parse_intervals(values: List[str]) -> List[Interval]:
     return intervals
 
 
+def check_latitude(cls, value: float) -> float:
+    """A pydantic validator shared by the content files that place a site on the map."""
+    if not -90 <= value <= 90:
+        raise ValueError("latitude hors de [-90, 90]")
+    return value
+
+
+def check_longitude(cls, value: float) -> float:
+    if not -180 <= value <= 180:
+        raise ValueError("longitude hors de [-180, 180]")
+    return value
+
+
 def parse_week_hours(value: object) -> Dict[str, List[Interval]]:
     """{"monday": ["08:30-12:00", …], …} → intervals per weekday, with French errors."""
     if not isinstance(value, dict):

@@ -19,7 +19,13 @@ from typing import Dict, List
 import yaml
 from pydantic import BaseModel, Extra, ValidationError, root_validator, validator
 
-from actions.territory import Interval, TerritoryConfigError, parse_week_hours
+from actions.territory import (
+    Interval,
+    TerritoryConfigError,
+    check_latitude,
+    check_longitude,
+    parse_week_hours,
+)
 from booking.models import SERVICES
 
 DEMO = Path(__file__).resolve().parent.parent / "territory" / "demo"
@@ -60,17 +66,8 @@ class SiteConfig(_Model):
             raise ValueError("« stations » (nombre de stations biométriques) doit être entre 1 et 20")
         return value
 
-    @validator("latitude")
-    def _lat(cls, value: float) -> float:
-        if not -90 <= value <= 90:
-            raise ValueError("latitude hors de [-90, 90]")
-        return value
-
-    @validator("longitude")
-    def _lon(cls, value: float) -> float:
-        if not -180 <= value <= 180:
-            raise ValueError("longitude hors de [-180, 180]")
-        return value
+    _lat = validator("latitude", allow_reuse=True)(check_latitude)
+    _lon = validator("longitude", allow_reuse=True)(check_longitude)
 
     @validator("hours", pre=True)
     def _hours(cls, value: object) -> Dict[str, List[Interval]]:

@@ -28,6 +28,8 @@ from actions.territory import (
     WEEKDAYS_FR,
     Interval,
     TerritoryConfigError,
+    check_latitude,
+    check_longitude,
     format_date_fr,
     format_intervals_fr,
     format_time_fr,
@@ -295,17 +297,8 @@ class RecyclingCenter(_Model):
             raise ValueError(f"code postal « {value} » invalide (5 chiffres)")
         return str(value)
 
-    @validator("latitude")
-    def _lat(cls, value: float) -> float:
-        if not -90 <= value <= 90:
-            raise ValueError("latitude hors de [-90, 90]")
-        return value
-
-    @validator("longitude")
-    def _lon(cls, value: float) -> float:
-        if not -180 <= value <= 180:
-            raise ValueError("longitude hors de [-180, 180]")
-        return value
+    _lat = validator("latitude", allow_reuse=True)(check_latitude)
+    _lon = validator("longitude", allow_reuse=True)(check_longitude)
 
     @validator("phone")
     def _phone(cls, value: str) -> str:
