@@ -57,11 +57,12 @@ bench-booking: $(STAMP)
 	$(BIN)/python -m ops.bench_booking --out bench/results/booking.json
 
 lint: $(STAMP)
-	$(BIN)/ruff check actions booking channels ops tests waste welfare tracking
-	$(BIN)/ruff format --check actions booking channels ops tests waste welfare tracking
+	$(BIN)/ruff check core actions booking channels ops tests waste welfare tracking
+	$(BIN)/ruff format --check core actions booking channels ops tests waste welfare tracking
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP)
-	$(BIN)/ruff format actions booking channels ops tests waste welfare tracking
+	$(BIN)/ruff format core actions booking channels ops tests waste welfare tracking
 
 install: $(STAMP) $(WEB_STAMP)
 

@@ -17,7 +17,6 @@ import functools
 import logging
 import os
 import re
-import unicodedata
 from dataclasses import asdict
 from datetime import date, datetime, time, timedelta
 from typing import Any, Dict, List
@@ -30,7 +29,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions import booking_texts as texts
 from actions.core import TERRITORY, pseudonym
-from actions.dates import (
+from booking import engine
+from booking.ants import AntsClient, AntsError, AntsSettings, AntsUnavailable, describe_unavailable_fr
+from booking.config import BookingConfig, load_booking_config, load_bulky_booking_config
+from core.dates import (
     NUMBER_WORDS,
     DateInPast,
     DateNotUnderstood,
@@ -39,10 +41,7 @@ from actions.dates import (
     describe_when_fr,
     parse_when,
 )
-from actions.territory import format_date_fr
-from booking import engine
-from booking.ants import AntsClient, AntsError, AntsSettings, AntsUnavailable, describe_unavailable_fr
-from booking.config import BookingConfig, load_booking_config, load_bulky_booking_config
+from core.text import fold, format_date_fr
 
 logger = logging.getLogger(__name__)
 # rasa-sdk warns for every slot without a validate_<slot> method: extraction validates here.
@@ -115,13 +114,6 @@ ALONE = (
 
 
 # ---- reading a message ------------------------------------------------------------------
-
-
-def fold(text: str) -> str:
-    """Lower case, no accents, single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-    return " ".join(plain.replace("’", "'").split())
 
 
 def intent_of(tracker: Tracker) -> str:

@@ -10,8 +10,8 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Dict, List, Sequence
 
-from actions.territory import format_date_fr, format_time_fr
 from booking.engine import AppointmentView, Slot
+from core.text import format_date_fr, format_time_fr
 
 Button = Dict[str, str]
 

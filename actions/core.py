@@ -1,6 +1,6 @@
 """Conversation glue for the core flows: session start, fallback, hand-off, hours.
 
-Actions stay thin: read the tracker, ask actions.replies / actions.territory for
+Actions stay thin: read the tracker, ask actions.replies / core.territory for
 the answer, speak. Nothing here does I/O besides the territory file read at start.
 """
 
@@ -27,7 +27,7 @@ from actions.replies import (
     other_service_buttons,
     topic_contact_text,
 )
-from actions.territory import Territory, load_territory
+from core.territory import Territory, load_territory
 
 logger = logging.getLogger(__name__)
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-import unicodedata
 from typing import Any, Dict, Iterable, List, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
+
+from core.text import fold_words
 
 logger = logging.getLogger(__name__)
 
@@ -70,11 +71,7 @@ MAX_RELATED_BUTTONS = 2
 
 def normalize(text: str) -> str:
     """Lower case, no accents, punctuation as spaces, single spaces ("Pré-demande ?" -> "pre demande")."""
-    text = unicodedata.normalize("NFKD", text or "")
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    text = text.replace("œ", "oe").replace("æ", "ae")
-    text = re.sub(r"[^a-z0-9€]+", " ", text)
-    return " ".join(text.split())
+    return fold_words(text, keep="€")
 
 
 # Patterns run on normalize(text). Word boundaries keep "vol" from matching "volontaire", etc.

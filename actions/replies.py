@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Dict, List, Sequence, Tuple
 
-from actions.territory import (
+from core.territory import (
     Territory,
     describe_status_fr,
     format_date_fr,

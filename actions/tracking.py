@@ -28,7 +28,7 @@ from actions.booking import (
     text_of,
 )
 from actions.core import TERRITORY, pseudonym
-from actions.territory import format_date_fr
+from core.text import format_date_fr
 from tracking.connector import FileNotFound, TrackingUnavailable, connector_from_env, normalise_reference
 
 logger = logging.getLogger(__name__)

@@ -37,10 +37,10 @@ from actions.booking import (
     text_of,
 )
 from actions.core import TERRITORY, pseudonym
-from actions.db import session_scope
 from booking import engine
 from booking.config import load_bulky_booking_config
 from booking.models import RememberedAddress
+from core.db import session_scope
 from waste.calendar import describe_collections_fr, next_collections
 from waste.config import load_waste_config
 from waste.geocoder import GeocoderUnavailable, extract_address, geocoder_from_env

@@ -34,7 +34,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp
 
-from actions.territory import MONTHS_FR
+from core.text import format_date_fr as _format_day_fr
+from core.text import format_time_fr
 
 logger = logging.getLogger(__name__)
 
@@ -154,9 +155,7 @@ def format_date_fr(moment: datetime) -> str:
     """'19 décembre à 10 h', '1er mars à 9 h 30' -- in Europe/Paris time."""
     if moment.tzinfo is not None and PARIS_TZ is not None:
         moment = moment.astimezone(PARIS_TZ)
-    day = "1er" if moment.day == 1 else str(moment.day)
-    hour = f"{moment.hour} h" if moment.minute == 0 else f"{moment.hour} h {moment.minute:02d}"
-    return f"{day} {MONTHS_FR[moment.month - 1]} à {hour}"
+    return f"{_format_day_fr(moment.date(), with_weekday=False)} à {format_time_fr(moment.time())}"
 
 
 def _parse_iso(value: Any) -> datetime | None:

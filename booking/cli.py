@@ -20,7 +20,6 @@ import io
 import os
 import re
 import sys
-import unicodedata
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Callable, List, Sequence
@@ -30,12 +29,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from actions.db import database_url, engine_for, session_scope
-from actions.holidays import holiday_name
-from actions.territory import WEEKDAYS_FR, TerritoryConfigError, format_date_fr
 from booking import engine
 from booking.config import load_booking_config
 from booking.models import Appointment, Closure, ExtraOpening, Site, WeeklySchedule
+from core.db import database_url, engine_for, session_scope
+from core.holidays import holiday_name
+from core.territory import TerritoryConfigError
+from core.text import WEEKDAYS_FR, fold, format_date_fr
 
 MISSING_DATABASE = "Base de rendez-vous absente : lancez `make run` ou `python -m booking.seed`."
 REASON_FR = {"CNI": "CNI", "PASSPORT": "passeport", "CNI-PASSPORT": "les deux"}
@@ -118,7 +118,7 @@ def parse_hours(text: str) -> tuple[time, time]:
 
 
 def _day_index(word: str, text: str) -> int:
-    plain = "".join(c for c in unicodedata.normalize("NFKD", word.strip().lower()) if c.isalpha())[:3]
+    plain = "".join(c for c in fold(word) if c.isalpha())[:3]
     if plain not in DAY_ABBR:
         raise argparse.ArgumentTypeError(
             f"jour inconnu « {word.strip()} » dans « {text} » (attendu : {','.join(DAY_ABBR)})"

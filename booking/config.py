@@ -19,14 +19,14 @@ from typing import Dict, List
 import yaml
 from pydantic import BaseModel, Extra, ValidationError, root_validator, validator
 
-from actions.territory import (
+from booking.models import SERVICES
+from core.territory import (
     Interval,
     TerritoryConfigError,
     check_latitude,
     check_longitude,
     parse_week_hours,
 )
-from booking.models import SERVICES
 
 DEMO = Path(__file__).resolve().parent.parent / "territory" / "demo"
 DEFAULT_BOOKING_FILE = DEMO / "booking.yml"

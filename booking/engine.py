@@ -12,7 +12,6 @@ notice, never beyond the booking window.
 from __future__ import annotations
 
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Iterable, Iterator, List, Sequence
@@ -22,8 +21,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from actions.db import session_scope
-from actions.holidays import holiday_name
 from booking.config import BookingConfig, load_booking_config
 from booking.models import (
     REASONS,
@@ -35,6 +32,9 @@ from booking.models import (
     SlotClaim,
     WeeklySchedule,
 )
+from core.db import session_scope
+from core.holidays import holiday_name
+from core.text import fold_key
 
 TZ = ZoneInfo("Europe/Paris")
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no O/0, I/1: read aloud without doubt
@@ -147,9 +147,7 @@ def new_reference() -> str:
 
 def normalise_surname(text: str) -> str:
     """Case-, accent-, space- and hyphen-insensitive form of a surname, for comparison."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    letters = "".join(c for c in decomposed if c.isalnum())
-    return letters.casefold()
+    return fold_key(text)
 
 
 def _steps(start: datetime, duration: int, step: int) -> List[datetime]:

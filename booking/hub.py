@@ -285,7 +285,7 @@ def _database_ready(url: str | None) -> bool:
     from sqlalchemy import inspect
     from sqlalchemy.engine import make_url
 
-    from actions.db import database_url, engine_for
+    from core.db import database_url, engine_for
 
     url = url or database_url()
     parsed = make_url(url)

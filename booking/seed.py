@@ -15,10 +15,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import delete, select
 
-from actions.db import database_url, engine_for, session_scope
-from actions.territory import TerritoryConfigError
 from booking.config import BookingConfig, load_booking_config, load_bulky_booking_config
 from booking.models import Closure, Site, WeeklySchedule
+from core.db import database_url, engine_for, session_scope
+from core.territory import TerritoryConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 

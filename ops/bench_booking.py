@@ -43,11 +43,11 @@ from typing import Callable, Dict, List, Tuple
 import psycopg2
 from sqlalchemy import func, select, text, update
 
-from actions.db import engine_for, session_scope
 from booking import engine
 from booking.config import BookingConfig, load_booking_config
 from booking.models import ApplicationClaim, Appointment, ExtraOpening, Site, SlotClaim
 from booking.seed import prepare_database
+from core.db import engine_for, session_scope
 
 NOW = datetime(2030, 1, 7, 8, 0)  # a Monday morning; no public holiday in the 60 days that follow
 STATIONS = 12

@@ -7,7 +7,7 @@ import signal
 import sys
 import time
 
-from actions.territory import TerritoryConfigError, load_territory
+from core.territory import TerritoryConfigError, load_territory
 from ops import servers, web
 from ops.render import ConfigError
 

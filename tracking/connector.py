@@ -21,11 +21,12 @@ from __future__ import annotations
 import hmac
 import os
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol, runtime_checkable
+
+from core.text import fold_key
 
 KINDS = ("request", "subsidy")
 STAGES = ("received", "in_progress", "waiting_document", "decided", "closed")
@@ -117,13 +118,10 @@ def reference_prefix(reference: str) -> str | None:
 
 # --- second factor ---------------------------------------------------------------------------------
 
-_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE"})
-
 
 def normalise_name(text: str) -> str:
     """Case-, accent-, space- and punctuation-insensitive form: "Le Gall" / "le-gall" -> "legall"."""
-    decomposed = unicodedata.normalize("NFKD", (text or "").translate(_LIGATURES))
-    return "".join(ch for ch in decomposed.casefold() if ch.isalnum() and not unicodedata.combining(ch))
+    return fold_key(text)
 
 
 def normalise_email(text: str) -> str:

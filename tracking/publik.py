@@ -50,7 +50,6 @@ import json
 import logging
 import re
 import time
-import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -60,6 +59,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import aiohttp
 from yarl import URL
 
+from core.text import fold
 from tracking.connector import (
     STAGES,
     FileNotFound,
@@ -127,8 +127,7 @@ def check_signature(query: str, key: str, max_skew_s: float = 300, now: datetime
 
 
 def _plain(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold().strip()
+    return fold(text)
 
 
 _WAITING_RE = re.compile(r"\b(pieces?|documents?|incomplet|complements?|attente)\b")

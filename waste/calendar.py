@@ -1,7 +1,7 @@
 """Collection calendar: when each bin of a sector is collected, holidays applied.
 
 Plain Python (no Rasa), computed from the waste file (waste.config) and the French public
-holidays (actions.holidays): there is no yearly calendar to type in, only the exceptions.
+holidays (core.holidays): there is no yearly calendar to type in, only the exceptions.
 
 Order of the rules for one usual collection date of a stream in a sector:
 1. an explicit exception for that date (moved, cancelled) wins;
@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Dict, Iterable, List
 
-from actions.holidays import holiday_name
-from actions.territory import format_date_fr
+from core.holidays import holiday_name
+from core.text import format_date_fr
 from waste.config import MAX_MOVE_DAYS, CollectionException, WasteConfig
 
 # How far around the asked period usual dates are looked at, so that a collection moved
@@ -261,8 +261,7 @@ def to_ics(
 
 def _day_fr(day: date, today: date) -> str:
     """'mardi 1er décembre', with the year when it is not this year's."""
-    text = format_date_fr(day)
-    return text if day.year == today.year else f"{text} {day.year}"
+    return format_date_fr(day, today=today)
 
 
 def _when_fr(day: date, today: date) -> str:

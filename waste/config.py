@@ -19,7 +19,8 @@ from typing import Dict, List
 import yaml
 from pydantic import BaseModel, Extra, PrivateAttr, ValidationError, root_validator, validator
 
-from actions.territory import MONTHS_FR, WEEKDAYS, WEEKDAYS_FR, TerritoryConfigError
+from core.territory import TerritoryConfigError
+from core.text import MONTHS_FR, WEEKDAYS, WEEKDAYS_FR
 
 DEFAULT_WASTE_FILE = Path(__file__).resolve().parent.parent / "territory" / "demo" / "waste.yml"
 

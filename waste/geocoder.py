@@ -27,13 +27,14 @@ import logging
 import os
 import re
 import time
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any, Protocol, runtime_checkable
 
 import aiohttp
+
+from core.text import plain
 
 logger = logging.getLogger(__name__)
 
@@ -147,12 +148,6 @@ _POSTCODE_TOKEN = re.compile(r"^\d{5}$")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'", "′": "'"})
 
 
-def _strip_accents(text: str) -> str:
-    text = text.replace("œ", "oe").replace("Œ", "OE").replace("æ", "ae").replace("Æ", "AE")
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 def normalise_street(text: str) -> str:
     """Lower case, no accents, no punctuation, abbreviations expanded ("av." -> "avenue").
 
@@ -162,7 +157,7 @@ def normalise_street(text: str) -> str:
     """
     if not isinstance(text, str):
         return ""
-    text = _strip_accents(text.translate(_APOSTROPHES)).lower()
+    text = plain(text).lower()
     text = re.sub(r"\b([a-z])\s*'\s*(?=[a-z])", r"\1'", text)  # "l ' eglise" -> "l'eglise"
     text = re.sub(r"[^a-z0-9']+", " ", text)
     text = re.sub(r"(?<![a-z])'|'(?![a-z])", " ", text)  # keep the apostrophe of an elision only

@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, Extra, ValidationError, root_validator, validator
 
-from actions.holidays import holiday_name
-from actions.territory import (
+from core.holidays import holiday_name
+from core.territory import (
     WEEKDAYS,
     WEEKDAYS_FR,
     Interval,
@@ -35,6 +35,7 @@ from actions.territory import (
     format_time_fr,
     parse_week_hours,
 )
+from core.text import join_fr
 
 DEFAULT_RECYCLING_FILE = (
     Path(__file__).resolve().parent.parent / "territory" / "demo" / "recycling_center.yml"
@@ -484,11 +485,6 @@ def _pronoun(center: RecyclingCenter) -> str:
     return "elle" if center.feminine else "il"
 
 
-def _join_fr(items: List[str]) -> str:
-    """['a', 'b', 'c'] -> 'a, b et c'."""
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} et {items[-1]}"
-
-
 def _when_fr(moment: datetime, today: date) -> str:
     """'aujourd'hui à 14h', 'demain, samedi 26 décembre, à 9h' or 'lundi 28 décembre à 14h'."""
     hour = format_time_fr(moment.time())
@@ -612,7 +608,7 @@ def week_hours_fr(
     if center.closed_on_holidays:
         closed.append("les jours fériés")
     if closed:
-        lines.append(f"Fermé{_e(center)} {_join_fr(closed)}.")
+        lines.append(f"Fermé{_e(center)} {join_fr(closed)}.")
     text = "\n".join(lines)
     for note in _upcoming_fr(center, day):
         if len(text) + 1 + len(note) > limit:

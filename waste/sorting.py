@@ -22,7 +22,6 @@ import difflib
 import os
 import re
 import sys
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +29,8 @@ from typing import Dict, FrozenSet, List, Tuple
 
 import yaml
 from pydantic import BaseModel, Extra, PrivateAttr, ValidationError, root_validator, validator
+
+from core.text import fold
 
 DEFAULT_SORTING_FILE = Path(__file__).resolve().parent.parent / "territory" / "demo" / "sorting_guide.yml"
 
@@ -102,12 +103,6 @@ class SortingGuideError(Exception):
 
 
 # ---- normalisation -------------------------------------------------------------------------
-
-
-def fold(text: str) -> str:
-    """Lowercase without accents ("Œufs à l'huile" → "oeufs a l'huile")."""
-    text = text.lower().replace("œ", "oe").replace("æ", "ae")
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def singular(word: str) -> str:

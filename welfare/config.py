@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Union
 import yaml
 from pydantic import BaseModel, Extra, ValidationError, validator
 
-from actions.territory import Service, Territory, TerritoryConfigError, load_territory
+from core.territory import Service, Territory, TerritoryConfigError, load_territory
 
 DEFAULT_WELFARE_FILE = Path(__file__).resolve().parent.parent / "territory" / "demo" / "welfare.yml"
 

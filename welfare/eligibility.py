@@ -13,11 +13,11 @@ change every year and depend on the household; the answers point to the official
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Dict, List
 
-from actions.territory import Service
+from core.territory import Service
+from core.text import fold_words
 from welfare.config import EmergencyLine, WelfareConfig, load_welfare_config
 
 FOR_WHOM = ("self", "parent", "child", "spouse", "other")
@@ -367,11 +367,7 @@ def missing_questions(s: Situation, aid: str | None = None) -> List[str]:
 
 def normalize(text: str) -> str:
     """Lower case, no accents, apostrophes and punctuation as spaces: "J'ai 82 ans !" → "j ai 82 ans"."""
-    text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = text.replace("œ", "oe").replace("æ", "ae")
-    text = re.sub(r"[^a-z0-9%*]+", " ", text)
-    return " ".join(text.split())
+    return fold_words(text, keep="%*")
 
 
 def _keyword_pattern(keyword: str) -> re.Pattern:

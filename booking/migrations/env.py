@@ -2,8 +2,8 @@
 
 from alembic import context
 
-from actions.db import create_engine, database_url
 from booking.models import Base
+from core.db import create_engine, database_url
 
 config = context.config
 target_metadata = Base.metadata

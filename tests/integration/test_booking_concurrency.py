@@ -13,10 +13,10 @@ import psycopg2
 import pytest
 from sqlalchemy import func, select
 
-from actions.db import engine_for, session_scope
 from booking import engine
 from booking.models import Appointment, SlotClaim
 from booking.seed import prepare_database
+from core.db import engine_for, session_scope
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import pytest
 import redis
 from sqlalchemy import text
 
-from actions.db import create_engine, session_scope
+from core.db import create_engine, session_scope
 from ops import render
 
 pytestmark = pytest.mark.integration

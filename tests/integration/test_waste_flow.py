@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from actions.territory import MONTHS_FR
+from core.text import MONTHS_FR
 from tests.integration.conftest import REFERENCE, Chat, rows
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import core
 from actions.replies import INTENT_TOPICS, TOPIC_SUBJECTS, fallback_reply, opening_hours_text
-from actions.territory import DEFAULT_TERRITORY_FILE, load_territory
+from core.territory import DEFAULT_TERRITORY_FILE, load_territory
 
 TERRITORY = load_territory(DEFAULT_TERRITORY_FILE)
 
@@ -94,7 +94,7 @@ async def test_opening_hours_of_the_named_service_with_other_services_as_buttons
     entities = [{"entity": "service", "value": "etat_civil"}]
     messages, events = await run(core.ActionOpeningHours(), tracker(user("opening_hours", entities=entities)))
     assert messages[0]["text"].startswith("Service état civil — horaires d'ouverture :")
-    assert "• jeudi : de 8h30 à 12h et de 13h30 à 19h" in messages[0]["text"]
+    assert "• jeudi : de 8 h 30 à 12 h et de 13 h 30 à 19 h" in messages[0]["text"]
     assert all(b["payload"].startswith("/opening_hours{") for b in messages[0]["buttons"])
     assert events == [{"event": "slot", "timestamp": None, "name": "service", "value": "etat_civil"}]
 
@@ -113,7 +113,7 @@ def test_fallback_reply_without_candidates_asks_to_rephrase():
 
 def test_opening_hours_mention_the_coming_closures():
     text = opening_hours_text(TERRITORY, "accueil", datetime(2026, 12, 21, 9, 0, tzinfo=TERRITORY.tz))
-    assert "Attention, jeudi 24 décembre : ouvert seulement de 8h30 à 12h" in text
+    assert "Attention, jeudi 24 décembre : ouvert seulement de 8 h 30 à 12 h" in text
     assert "Attention, vendredi 25 décembre : fermé (jour férié : Noël)." in text
 
 

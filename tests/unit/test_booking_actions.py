@@ -10,9 +10,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import booking
-from actions.dates import When
 from booking import engine
 from booking.seed import prepare_database
+from core.dates import When
 
 
 def message(intent="inform", text="", entities=()):
@@ -252,8 +252,8 @@ def test_every_custom_action_of_the_domain_is_served():
 
 
 async def test_a_week_without_any_slot_says_so_and_offers_the_nearest(db):
-    from actions.db import session_scope
     from booking.models import Closure
+    from core.db import session_scope
 
     today = engine.local_now().date()
     monday = today + timedelta(days=7 - today.weekday())

@@ -10,12 +10,12 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from actions.db import session_scope
-from actions.holidays import french_holidays, holiday_name
 from booking import cli, engine
 from booking.config import load_booking_config
 from booking.models import Closure, ExtraOpening
 from booking.seed import prepare_database
+from core.db import session_scope
+from core.holidays import french_holidays, holiday_name
 
 MAIRIE = "villebrune-mairie"  # 2 stations; Mon-Fri mornings; closed on Sundays
 COTEAUX = "villebrune-coteaux"

@@ -1,10 +1,10 @@
-"""actions.dates: what citizens answer to « Quel jour vous conviendrait ? », resolved exactly."""
+"""core.dates: what citizens answer to « Quel jour vous conviendrait ? », resolved exactly."""
 
 from datetime import date, datetime, time, timezone
 
 import pytest
 
-from actions.dates import (
+from core.dates import (
     PARIS,
     DateInPast,
     DateNotUnderstood,

@@ -14,10 +14,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from actions.holidays import holiday_name
 from booking import engine, hub
 from booking.config import load_booking_config
 from booking.seed import prepare_database
+from core.holidays import holiday_name
 
 TOKEN = "hub-test-token-8c1f"
 PUBLIC = "https://rdv.villebrune.example"

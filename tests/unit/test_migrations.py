@@ -6,9 +6,9 @@ import sqlite3
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from actions.db import engine_for
 from booking.models import Base
 from booking.seed import migrate
+from core.db import engine_for
 
 
 def test_migrations_match_the_models(tmp_path):

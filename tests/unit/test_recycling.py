@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from actions.territory import TerritoryConfigError
+from core.territory import TerritoryConfigError
 from waste.recycling import (
     DEFAULT_RECYCLING_FILE,
     MAX_MESSAGE,
@@ -134,7 +134,7 @@ def test_season_spanning_new_year(tmp_path):
 @pytest.mark.parametrize(
     "moment, open_now, closes_at, next_opening",
     [
-        # Wednesday 2 December 2026, winter: 9h-12h and 14h-17h
+        # Wednesday 2 December 2026, winter: 9 h-12 h and 14 h-17 h
         (at(2026, 12, 2, 8, 59), False, None, at(2026, 12, 2, 9, 0)),
         (at(2026, 12, 2, 9, 0), True, time(12, 0), None),
         (at(2026, 12, 2, 12, 0), False, None, at(2026, 12, 2, 14, 0)),
@@ -156,7 +156,7 @@ def test_season_spanning_new_year(tmp_path):
         # exceptional closure, Wednesday 10 to Friday 12 February 2027
         (at(2027, 2, 11, 10, 0), False, None, at(2027, 2, 13, 9, 0)),
         (at(2027, 2, 9, 23, 0), False, None, at(2027, 2, 13, 9, 0)),
-        # season changes: summer Thursdays open at 13h30, winter ones at 14h
+        # season changes: summer Thursdays open at 13 h 30, winter ones at 14 h
         (at(2027, 3, 31, 17, 0), False, None, at(2027, 4, 1, 13, 30)),
         (at(2026, 9, 30, 18, 0), False, None, at(2026, 10, 1, 14, 0)),
         (at(2026, 9, 30, 17, 30), True, time(18, 0), None),
@@ -189,11 +189,11 @@ def test_reason_of_the_day(center, day, kind, reason):
 
 
 def test_status_uses_paris_time(center):
-    utc = datetime(2026, 12, 2, 15, 30, tzinfo=timezone.utc)  # 16h30 in Paris (UTC+1)
+    utc = datetime(2026, 12, 2, 15, 30, tzinfo=timezone.utc)  # 16 h 30 in Paris (UTC+1)
     status = center_status(center, utc)
     assert status.open_now and status.closes_at == time(17, 0)
     assert status.at.tzinfo == PARIS
-    summer_utc = datetime(2026, 7, 1, 16, 0, tzinfo=timezone.utc)  # 18h in Paris (UTC+2)
+    summer_utc = datetime(2026, 7, 1, 16, 0, tzinfo=timezone.utc)  # 18 h in Paris (UTC+2)
     assert not center_status(center, summer_utc).open_now
     assert center_status(center, datetime(2026, 12, 2, 16, 30)).open_now  # naive = Paris
 
@@ -235,54 +235,54 @@ def test_alsace_moselle_holidays(tmp_path):
 @pytest.mark.parametrize(
     "moment, expected",
     [
-        (at(2026, 6, 13, 15, 0), "La déchetterie des Près-Hauts est ouverte jusqu'à 18h."),
+        (at(2026, 6, 13, 15, 0), "La déchetterie des Près-Hauts est ouverte jusqu'à 18 h."),
         (
             at(2026, 12, 2, 16, 45),
-            "La déchetterie des Près-Hauts est ouverte jusqu'à 17h. Attention, elle ferme dans 15 minutes.",
+            "La déchetterie des Près-Hauts est ouverte jusqu'à 17 h. Attention, elle ferme dans 15 minutes.",
         ),
         (
             at(2026, 12, 2, 16, 59),
-            "La déchetterie des Près-Hauts est ouverte jusqu'à 17h. Attention, elle ferme dans 1 minute.",
+            "La déchetterie des Près-Hauts est ouverte jusqu'à 17 h. Attention, elle ferme dans 1 minute.",
         ),
         (
             at(2026, 12, 2, 12, 30),
-            "La déchetterie des Près-Hauts est fermée en ce moment. Prochaine ouverture : aujourd'hui à 14h.",
+            "La déchetterie des Près-Hauts est fermée en ce moment. Prochaine ouverture : aujourd'hui à 14 h.",
         ),
         (
             at(2026, 12, 2, 18, 0),
             "La déchetterie des Près-Hauts est fermée pour aujourd'hui. "
-            "Prochaine ouverture : demain, jeudi 3 décembre, à 14h.",
+            "Prochaine ouverture : demain, jeudi 3 décembre, à 14 h.",
         ),
         (
             at(2026, 12, 1, 10, 0),
             "La déchetterie des Près-Hauts est fermée le mardi. "
-            "Prochaine ouverture : demain, mercredi 2 décembre, à 9h.",
+            "Prochaine ouverture : demain, mercredi 2 décembre, à 9 h.",
         ),
         (
             at(2026, 12, 25, 10, 0),
             "La déchetterie des Près-Hauts est fermée aujourd'hui (Noël, jour férié). "
-            "Prochaine ouverture : demain, samedi 26 décembre, à 9h.",
+            "Prochaine ouverture : demain, samedi 26 décembre, à 9 h.",
         ),
         (
             at(2026, 12, 24, 15, 0),
-            "La déchetterie des Près-Hauts est ouverte jusqu'à 16h. "
+            "La déchetterie des Près-Hauts est ouverte jusqu'à 16 h. "
             "Horaires modifiés aujourd'hui : veille de Noël, fermeture à 16h.",
         ),
         (
             at(2026, 12, 24, 16, 30),
             "La déchetterie des Près-Hauts est fermée pour aujourd'hui. "
             "Horaires modifiés aujourd'hui : veille de Noël, fermeture à 16h. "
-            "Prochaine ouverture : samedi 26 décembre à 9h.",
+            "Prochaine ouverture : samedi 26 décembre à 9 h.",
         ),
         (
             at(2027, 2, 10, 10, 0),
             "La déchetterie des Près-Hauts est fermée aujourd'hui (travaux sur les quais de déchargement). "
-            "Prochaine ouverture : samedi 13 février à 9h.",
+            "Prochaine ouverture : samedi 13 février à 9 h.",
         ),
         (
             at(2027, 3, 31, 17, 30),
             "La déchetterie des Près-Hauts est fermée pour aujourd'hui. "
-            "Prochaine ouverture : demain, jeudi 1er avril, à 13h30.",
+            "Prochaine ouverture : demain, jeudi 1er avril, à 13 h 30.",
         ),
     ],
 )
@@ -300,7 +300,7 @@ def test_usual_closing_day_of_one_season_only(tmp_path):
 def test_masculine_name(tmp_path):
     center = variant_center(tmp_path, centers__0__the_name="le centre de tri des Près-Hauts")
     assert describe_center_fr(center, at(2026, 12, 2, 16, 45)) == (
-        "Le centre de tri des Près-Hauts est ouvert jusqu'à 17h. Attention, il ferme dans 15 minutes."
+        "Le centre de tri des Près-Hauts est ouvert jusqu'à 17 h. Attention, il ferme dans 15 minutes."
     )
     assert "Il refuse :" in materials_fr(center)
     assert "Fermé le mardi" in week_hours_fr(center, date(2026, 12, 2))
@@ -310,13 +310,13 @@ def test_week_hours_winter_with_upcoming_exceptions(center):
     text = week_hours_fr(center, date(2026, 12, 20))
     assert text.startswith(
         "Horaires d'hiver de la déchetterie des Près-Hauts (du 1er octobre au 31 mars) :\n"
-        "• lundi : de 14h à 17h\n"
-        "• mercredi : de 9h à 12h et de 14h à 17h\n"
+        "• lundi : de 14 h à 17 h\n"
+        "• mercredi : de 9 h à 12 h et de 14 h à 17 h\n"
     )
-    assert "• samedi : de 9h à 17h\n• dimanche : de 9h à 12h\n" in text
+    assert "• samedi : de 9 h à 17 h\n• dimanche : de 9 h à 12 h\n" in text
     assert "mardi :" not in text
     assert "Fermée le mardi et les jours fériés." in text
-    assert "Jeudi 24 décembre : de 14h à 16h (veille de Noël, fermeture à 16h)." in text
+    assert "Jeudi 24 décembre : de 14 h à 16 h (veille de Noël, fermeture à 16h)." in text
     assert "Fermée vendredi 25 décembre (Noël, jour férié)." in text
     assert "Fermée vendredi 1er janvier (jour de l'An, jour férié)." in text
 
@@ -324,8 +324,8 @@ def test_week_hours_winter_with_upcoming_exceptions(center):
 def test_week_hours_summer_without_exceptions(center):
     text = week_hours_fr(center, date(2026, 6, 10))
     assert text.startswith("Horaires d'été de la déchetterie des Près-Hauts (du 1er avril au 30 septembre) :")
-    assert "• lundi : de 13h30 à 18h" in text
-    assert "• samedi : de 9h à 18h" in text
+    assert "• lundi : de 13 h 30 à 18 h" in text
+    assert "• samedi : de 9 h à 18 h" in text
     assert text.endswith("Fermée le mardi et les jours fériés.")
 
 
@@ -365,7 +365,7 @@ def test_week_hours_with_a_smaller_limit(center):
     assert full.startswith(short)
     assert short.endswith(
         "Fermée le mardi et les jours fériés.\n"
-        "Jeudi 24 décembre : de 14h à 16h (veille de Noël, fermeture à 16h)."
+        "Jeudi 24 décembre : de 14 h à 16 h (veille de Noël, fermeture à 16h)."
     )
 
 
@@ -483,7 +483,7 @@ C = "centers__0__"
             {C + "closures__0__from": "pas une date"},
             "closures.0.from : date invalide (format attendu AAAA-MM-JJ)",
         ),
-        ({C + "closures__0__hours": ["9h-12h"]}, "closures.0.hours : plage horaire « 9h-12h » invalide"),
+        ({C + "closures__0__hours": ["9 h-12 h"]}, "closures.0.hours : plage horaire « 9 h-12 h » invalide"),
         ({C + "closures__1__reason": "r" * 200}, "closures.1.reason : « reason » trop long"),
         ({C + "access__how_to_get_badge": DELETE}, "access.how_to_get_badge : champ obligatoire manquant"),
         ({C + "access__conditions": []}, "access.conditions : « conditions » doit contenir au moins"),

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.holidays import easter_sunday, french_holidays, holiday_name
-from actions.territory import (
+from core.holidays import easter_sunday, french_holidays, holiday_name
+from core.territory import (
     DEFAULT_TERRITORY_FILE,
     TerritoryConfigError,
     describe_status_fr,
@@ -76,12 +76,12 @@ def test_open_in_the_morning(territory):
 
 def test_lunch_break_reopens_same_day(territory):
     text = describe_status_fr(territory, "accueil", at(2026, 11, 30, 12, 30))
-    assert text == "C'est fermé en ce moment. Réouverture aujourd'hui à 13h30."
+    assert text == "C'est fermé en ce moment. Réouverture aujourd'hui à 13 h 30."
 
 
 def test_saturday_afternoon_reopens_monday(territory):
     text = describe_status_fr(territory, "accueil", at(2026, 11, 28, 15, 0))
-    assert text == "C'est fermé en ce moment. Réouverture lundi 30 novembre à 8h30."
+    assert text == "C'est fermé en ce moment. Réouverture lundi 30 novembre à 8 h 30."
 
 
 def test_public_holiday_is_closed(territory):
@@ -105,8 +105,8 @@ def test_service_specific_closure(territory):
 
 
 def test_french_formats():
-    assert format_time_fr(time(8, 30)) == "8h30"
-    assert format_time_fr(time(14, 0)) == "14h"
+    assert format_time_fr(time(8, 30)) == "8 h 30"
+    assert format_time_fr(time(14, 0)) == "14 h"
     assert format_date_fr(date(2026, 12, 1)) == "mardi 1er décembre"
     assert format_date_fr(date(2027, 8, 15), with_weekday=False) == "15 août"
 

@@ -124,7 +124,7 @@ def test_demo_file_covers_every_stage_and_kind(adapter):
 
 
 def test_demo_services_exist_in_territory():
-    from actions.territory import load_territory
+    from core.territory import load_territory
 
     territory = load_territory()
     for item in load_tracking_file(DEFAULT_TRACKING_FILE).files:

@@ -8,10 +8,10 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import waste
-from actions.db import session_scope
 from booking.models import RememberedAddress
 from booking.seed import prepare_database
 from channels.calendar import calendar_file
+from core.db import session_scope
 from tests.unit.test_booking_actions import message, tracker
 
 

@@ -5,8 +5,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from actions.holidays import french_holidays, holiday_name
-from actions.territory import format_date_fr
+from core.holidays import french_holidays, holiday_name
+from core.text import format_date_fr
 from waste.calendar import (
     Collection,
     collections_between,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from actions.territory import TerritoryConfigError
+from core.territory import TerritoryConfigError
 from waste.config import (
     DEFAULT_WASTE_FILE,
     KNOWN_STREAMS,

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.territory import TerritoryConfigError, load_territory
+from core.territory import TerritoryConfigError, load_territory
 from welfare.config import (
     AIDS,
     DEFAULT_WELFARE_FILE,

@@ -19,26 +19,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, Extra, ValidationError, root_validator, validator
 
-from actions.holidays import holiday_name
+from core.holidays import holiday_name
+from core.text import MONTHS_FR, WEEKDAYS, WEEKDAYS_FR, format_date_fr, format_time_fr  # noqa: F401
 
 DEFAULT_TERRITORY_FILE = Path(__file__).resolve().parent.parent / "territory" / "demo" / "territory.yml"
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 _INTERVAL = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 _PHONE = re.compile(r"^[0-9 +().-]{4,20}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -295,18 +280,6 @@ class OpenStatus:
 # ---- French formatting ---------------------------------------------------------------
 
 
-def format_time_fr(value: time) -> str:
-    """14:00 -> '14h', 08:30 -> '8h30'."""
-    return f"{value.hour}h" if value.minute == 0 else f"{value.hour}h{value.minute:02d}"
-
-
-def format_date_fr(day: date, with_weekday: bool = True) -> str:
-    """date(2026, 12, 1) -> 'mardi 1er décembre'."""
-    number = "1er" if day.day == 1 else str(day.day)
-    text = f"{number} {MONTHS_FR[day.month - 1]}"
-    return f"{WEEKDAYS_FR[day.weekday()]} {text}" if with_weekday else text
-
-
 def format_intervals_fr(intervals: List[Interval]) -> str:
     if not intervals:
         return "fermé"
@@ -380,7 +353,7 @@ def load_territory(path: Path | None = None) -> Territory:
 
 
 def main() -> int:
-    """`python -m actions.territory` checks the configured file (used by `make run`)."""
+    """`python -m core.territory` checks the configured file (used by `make run`)."""
     try:
         territory = load_territory()
     except TerritoryConfigError as exc:

@@ -28,14 +28,13 @@ from __future__ import annotations
 import calendar
 import difflib
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import dateparser
 
-from actions.territory import MONTHS_FR, WEEKDAYS_FR
+from core.text import MONTHS_FR, WEEKDAYS_FR, fold, format_time_fr
 
 PARIS = ZoneInfo("Europe/Paris")
 SAME_DAY_CUTOFF = time(17, 0)
@@ -192,9 +191,7 @@ def normalize(text: str) -> str:
 
     « Mardi prochain à 10h30 ! » -> "mardi prochain a 10h30"; "03/12/26" and "10:30" are kept.
     """
-    folded = unicodedata.normalize("NFKD", text or "")
-    folded = "".join(c for c in folded if not unicodedata.combining(c)).lower()
-    folded = folded.replace("œ", "oe").replace("æ", "ae")
+    folded = fold(text)
     folded = re.sub(r"\ba-m\b|\bap-m\b", " aprem ", folded)
     folded = re.sub(r"(?<!\d)[./:]|[./:](?!\d)", " ", folded)
     folded = re.sub(r"-(?!\d)", " ", folded)
@@ -871,11 +868,6 @@ def parse_when(text: str, now: datetime, horizon_days: int = 60) -> When:
 
 
 # --------------------------------------------------------------------------- French description
-
-
-def format_time_fr(value: time) -> str:
-    """10:00 -> « 10 h », 14:30 -> « 14 h 30 »."""
-    return f"{value.hour} h" if value.minute == 0 else f"{value.hour} h {value.minute:02d}"
 
 
 def format_day_fr(day: date, today: date, with_month: bool = True) -> str:
