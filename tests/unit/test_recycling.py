@@ -246,7 +246,8 @@ def test_alsace_moselle_holidays(tmp_path):
         ),
         (
             at(2026, 12, 2, 12, 30),
-            "La déchetterie des Près-Hauts est fermée en ce moment. Prochaine ouverture : aujourd'hui à 14 h.",
+            "La déchetterie des Près-Hauts est fermée en ce moment. "
+            "Prochaine ouverture : aujourd'hui à 14 h.",
         ),
         (
             at(2026, 12, 2, 18, 0),
