@@ -27,17 +27,17 @@ shell: train
 ## Train only when data, config or domain changed (Rasa fingerprinting: `--dry-run`
 ## exits 0 when the cached graph is up to date). Keeps only the newest model.
 train: $(STAMP)
-	@if ls models/*.tar.gz >/dev/null 2>&1 && $(BIN)/rasa train --dry-run --out models >/dev/null 2>&1; then \
+	@if ls models/*.tar.gz >/dev/null 2>&1 && $(BIN)/rasa train --domain domain --dry-run --out models >/dev/null 2>&1; then \
 	  echo "Model up to date: $$(ls -t models/*.tar.gz | head -n 1)"; \
 	else \
-	  $(BIN)/rasa train --out models --num-threads 2 && \
+	  $(BIN)/rasa train --domain domain --out models --num-threads 2 && \
 	  ls -t models/*.tar.gz | tail -n +2 | xargs -r rm -f; \
 	fi
 
 test: $(STAMP) $(WEB_STAMP) browser lint validate train test-stories test-nlu pytest
 
 validate: $(STAMP)
-	$(BIN)/rasa data validate --fail-on-warnings
+	$(BIN)/rasa data validate --domain domain --fail-on-warnings
 
 test-stories: $(STAMP)
 	$(BIN)/rasa test core --stories tests/stories --fail-on-prediction-errors --out results/core

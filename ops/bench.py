@@ -88,6 +88,8 @@ def train(config: Path, out: Path, log: Path) -> Dict[str, float]:
         [
             str(BIN / "rasa"),
             "train",
+            "--domain",
+            str(ROOT / "domain"),
             "--config",
             str(config),
             "--out",

@@ -33,7 +33,7 @@ async def test_postgresql_tracker_store_round_trip(endpoints):
     from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.utils.endpoints import read_endpoint_config
 
-    domain = Domain.load("domain.yml")
+    domain = Domain.load("domain")
     store = TrackerStore.create(read_endpoint_config(str(endpoints), "tracker_store"), domain)
     assert type(store).__name__ == "SQLTrackerStore"
     assert store.engine.dialect.name == "postgresql"
