@@ -237,12 +237,10 @@ def test_engine_now_is_paris_time():
 
 
 def test_every_custom_action_of_the_domain_is_served():
-    import yaml
+    from rasa.shared.core.domain import Domain
     from rasa_sdk.executor import ActionExecutor
 
     from tests.conftest import ROOT
-
-    from rasa.shared.core.domain import Domain
 
     domain = Domain.load(str(ROOT / "domain")).as_dict()
     executor = ActionExecutor()
