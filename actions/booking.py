@@ -32,6 +32,7 @@ from actions.core import TERRITORY, pseudonym
 from booking import engine
 from booking.ants import AntsClient, AntsError, AntsSettings, AntsUnavailable, describe_unavailable_fr
 from booking.config import BookingConfig, load_booking_config, load_bulky_booking_config
+from core import clock
 from core.dates import (
     NUMBER_WORDS,
     DateInPast,
@@ -252,7 +253,7 @@ def when_from_dict(data: Dict[str, Any]) -> When:
 
 
 def now_paris() -> datetime:
-    return datetime.now(engine.TZ)
+    return clock.now()
 
 
 def reason_of(tracker: Tracker) -> str:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from abc import ABC, abstractmethod
 from typing import Any, Awaitable, Callable, Dict, List, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -155,12 +156,17 @@ class FormValidation(FormValidationAction):
     """Base of every form's validation action. Subclasses set the class attributes and
     write `extract_<slot>` methods that return `self.fail(...)` for an unusable answer."""
 
-    form: str = ""  # e.g. "booking_form"
     topic: str = "default"  # territory topic whose service is given as the way out
     restart_intent: str = ""  # the intent that starts this form (« Reprendre »)
     working_slots: Tuple[str, ...] = ()  # slots kept though not asked (pages, partial answers…)
     extra_exits: Dict[str, str] = {}  # intent → outcome, on top of EXITS
     name_slots: Tuple[str, ...] = ()  # questions whose short answer is a name, whatever the intent
+
+    # Abstract until a subclass names its form (`form = "booking_form"`): rasa-sdk then
+    # registers the subclasses only, never this base.
+    @property
+    @abstractmethod
+    def form(self) -> str: ...
 
     def name(self) -> str:
         return f"validate_{self.form}"
@@ -265,17 +271,24 @@ class FormValidation(FormValidationAction):
 # ---- the end of a form -------------------------------------------------------------------------
 
 
-class FormDone(Action):
+class FormDone(Action, ABC):
     """Base of every form's done action (run by the form's submit rule). It says why the form
     ended — stopped, hand-off, three failures, another flow — or calls `completed` when every
     answer is in, then forgets the form's answers."""
 
-    form: str = ""
     topic: str = "default"
     restart_intent: str = ""
     restart_title: str = "Reprendre"
     slots: Tuple[str, ...] = ()  # every slot of the form, forgotten at the end
     stopped_response: str = "utter_form_stopped"
+
+    @property
+    @abstractmethod
+    def form(self) -> str: ...
+
+    def name(self) -> str:
+        """action_booking_done for booking_form (override when the flow names it otherwise)."""
+        return f"action_{self.form.removesuffix('_form')}_done"
 
     def forget(self) -> List[EventType]:
         return [SlotSet(name, None) for name in self.slots + FRAMEWORK_SLOTS]
@@ -311,6 +324,7 @@ class FormDone(Action):
         events = await self.completed(dispatcher, tracker, domain)
         return events + [SlotSet(name, None) for name in FRAMEWORK_SLOTS]
 
+    @abstractmethod
     async def completed(self, dispatcher, tracker, domain) -> List[EventType]:
         """Every answer is in: do the thing, say so, and return the events (usually
         `self.forget()`; a flow that offers a follow-up may keep some answers)."""

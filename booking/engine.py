@@ -15,7 +15,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Iterable, Iterator, List, Sequence
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -32,11 +31,11 @@ from booking.models import (
     SlotClaim,
     WeeklySchedule,
 )
+from core import clock
 from core.db import session_scope
 from core.holidays import holiday_name
 from core.text import fold_key
 
-TZ = ZoneInfo("Europe/Paris")
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no O/0, I/1: read aloud without doubt
 DOCUMENT_REASON = {"cni": "CNI", "passeport": "PASSPORT", "les_deux": "CNI-PASSPORT"}
 
@@ -125,10 +124,10 @@ class AppointmentView:
 
 
 def local_now(now: datetime | None = None) -> datetime:
-    """Naive Paris wall-clock time (the database's convention)."""
-    now = now or datetime.now(TZ)
+    """Naive wall-clock time of the territory (the database's convention)."""
+    now = now or clock.now()
     if now.tzinfo is not None:
-        now = now.astimezone(TZ).replace(tzinfo=None)
+        now = now.astimezone(clock.territory_tz()).replace(tzinfo=None)
     return now.replace(second=0, microsecond=0)
 
 

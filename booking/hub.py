@@ -40,6 +40,7 @@ from aiohttp import web
 
 from booking import engine
 from booking.config import BookingConfig, load_booking_config
+from core import clock
 
 logger = logging.getLogger("booking.hub")  # same name under python -m
 
@@ -67,8 +68,8 @@ class BadRequest(ValueError):
 
 
 def to_utc_z(local: datetime) -> str:
-    """A naive Paris wall-clock time as ANTS wants it: UTC, minutes, Z suffix."""
-    aware = local.replace(tzinfo=engine.TZ) if local.tzinfo is None else local
+    """A naive wall-clock time of the territory as ANTS wants it: UTC, minutes, Z suffix."""
+    aware = clock.local(local)
     return aware.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
 
 

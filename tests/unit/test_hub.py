@@ -17,6 +17,7 @@ from aiohttp import web
 from booking import engine, hub
 from booking.config import load_booking_config
 from booking.seed import prepare_database
+from core.clock import territory_tz
 from core.holidays import holiday_name
 
 TOKEN = "hub-test-token-8c1f"
@@ -37,7 +38,7 @@ def open_weekday(min_days_ahead: int = 3) -> date:
 
 
 def utc_z(day: date, at: time) -> str:
-    aware = datetime.combine(day, at, tzinfo=engine.TZ)
+    aware = datetime.combine(day, at, tzinfo=territory_tz())
     return aware.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
 
 
