@@ -7,7 +7,6 @@ import pytest
 from welfare.config import DEFAULT_WELFARE_FILE, load_welfare_config
 from welfare.eligibility import (
     MESSAGE_MAX,
-    QUESTIONS_FR,
     Situation,
     Suggestion,
     answer_fr,
@@ -412,11 +411,9 @@ def test_missing_questions_for_rsa():
     assert missing_questions(Situation("self", 22, "low_resources", has_child=True)) == []
 
 
-def test_missing_questions_are_short_and_have_french_texts():
+def test_missing_questions_are_few():
     for situation in (Situation(), Situation(need="autonomy"), Situation(need="disability", age=70)):
-        questions = missing_questions(situation)
-        assert len(questions) <= 4
-        assert all(q in QUESTIONS_FR and QUESTIONS_FR[q].endswith("?") for q in questions)
+        assert len(missing_questions(situation)) <= 4
 
 
 # ---- danger ------------------------------------------------------------------------------------------------
