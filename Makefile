@@ -1,4 +1,4 @@
-# The project's vocabulary: make run | make test | make train | make shell | make bench | make lint
+# The project's vocabulary: make run | make test | make test-fast | make train | make shell | make bench | make lint
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
@@ -13,7 +13,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 NLU_MIN_F1 ?= 0.95
 NLU_MIN_ENTITY_F1 ?= 0.90
 
-.PHONY: browser run shell train test validate test-stories test-nlu pytest bench bench-booking lint format install clean
+.PHONY: browser run shell train test test-fast validate test-stories test-nlu pytest bench bench-booking lint format install clean
 
 ## Start the action server + Rasa (REST, socketio, Facebook if configured) and the
 ## demo page with the webchat widget. Ctrl-C stops.
@@ -35,6 +35,11 @@ train: $(STAMP)
 	fi
 
 test: $(STAMP) $(WEB_STAMP) browser lint validate train test-stories test-nlu pytest
+
+## The inner loop: lint and the unit tests, no Rasa training (under 90 s on 2 cores).
+## The booking benchmark test (tests/bench) and the integration tests run in `make test`.
+test-fast: lint
+	$(BIN)/python -m pytest tests/unit -p no:cacheprovider -q
 
 validate: $(STAMP)
 	$(BIN)/rasa data validate --domain domain --fail-on-warnings

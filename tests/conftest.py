@@ -6,6 +6,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+# The tests' own small territory files (tests/fixtures/README.md); the demo stays in territory/demo.
+FIXTURES = ROOT / "tests" / "fixtures"
+
 
 def free_port() -> int:
     with socket.socket() as sock:

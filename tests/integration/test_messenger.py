@@ -69,14 +69,20 @@ def postback(psid: str, payload: str) -> dict:
     }
 
 
-def sent_to(psid: str, since: int) -> list:
-    """The Graph API messages (not sender actions) sent to `psid` after index `since`."""
+def handled(psid: str, since: int) -> list:
+    """Every Graph API call to `psid` after index `since`, once the assistant has finished
+    handling that person's message (its closing typing_off reached the Graph server; 10 s at most)."""
     deadline = time.monotonic() + 10
     while True:
         found = [c for c in FakeGraph.sent[since:] if c["body"].get("recipient", {}).get("id") == psid]
         if any(c["body"].get("sender_action") == "typing_off" for c in found) or time.monotonic() > deadline:
-            return [c for c in found if "message" in c["body"]]
+            return found
         time.sleep(0.2)
+
+
+def sent_to(psid: str, since: int) -> list:
+    """The Graph API messages (not sender actions) sent to `psid` after index `since`."""
+    return [c for c in handled(psid, since) if "message" in c["body"]]
 
 
 def texts(calls: list) -> str:
@@ -101,8 +107,12 @@ def test_unsigned_or_wrongly_signed_webhooks_are_refused(stack):
     since = len(FakeGraph.sent)
     assert post(stack, message(psid, "Bonjour"), secret=None)[0] == 403
     assert post(stack, message(psid, "Bonjour"), secret="not-the-secret")[0] == 403
-    time.sleep(1)
-    assert [c for c in FakeGraph.sent[since:] if c["body"].get("recipient", {}).get("id") == psid] == []
+    # Then a signed message from the same person: once the Graph server has seen the end of its
+    # handling, only that one message was handled (one mark_seen, one typing_off), not three.
+    assert post(stack, message(psid, "Bonjour")) == (200, "success")
+    actions = [c["body"].get("sender_action") for c in handled(psid, since)]
+    assert actions.count("typing_off") == 1, actions
+    assert actions.count("mark_seen") == 1, actions
 
 
 def test_signed_message_gets_the_welcome_as_quick_replies(stack):

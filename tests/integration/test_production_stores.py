@@ -68,9 +68,20 @@ def test_application_database_on_postgresql():
     assert engine.pool.size() == 5
     with session_scope(url) as session:
         assert session.execute(text("select 1")).scalar_one() == 1
-    with pytest.raises(RuntimeError), session_scope(url) as session:
-        session.execute(text("create temporary table t (x int)"))
-        raise RuntimeError("rolled back")
+    table = f"rollback_check_{uuid.uuid4().hex[:12]}"
+    with session_scope(url, write=True) as session:
+        session.execute(text(f"create table {table} (x int)"))
+    try:
+        with pytest.raises(RuntimeError), session_scope(url, write=True) as session:
+            session.execute(text(f"insert into {table} values (1)"))
+            session.flush()
+            raise RuntimeError("rolled back")
+        # The failed transaction left no row behind.
+        with session_scope(url) as session:
+            assert session.execute(text(f"select count(*) from {table}")).scalar_one() == 0
+    finally:
+        with session_scope(url, write=True) as session:
+            session.execute(text(f"drop table {table}"))
 
 
 def test_application_database_sqlite_default(tmp_path, monkeypatch):

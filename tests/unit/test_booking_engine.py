@@ -1,6 +1,6 @@
 """Booking engine (booking/engine.py) on a fresh, seeded SQLite database per test.
 
-Demo file territory/demo/booking.yml:
+The tests' own booking file tests/fixtures/booking.yml (not the demo's):
 - villebrune-mairie, 2 stations: Mon/Tue 08:45-11:45 + 13:45-16:45, Wed 08:45-11:45,
   Thu 08:45-11:45 + 13:45-18:30, Fri 08:45-11:45 + 13:45-16:30, Sat 09:00-11:45;
 - villebrune-coteaux, 1 station: Tue 14:00-17:00, Thu 09:00-12:00;
@@ -20,7 +20,7 @@ import yaml
 from sqlalchemy import func, select
 
 from booking import engine
-from booking.config import DEFAULT_BOOKING_FILE, BookingConfig, load_booking_config
+from booking.config import BookingConfig, load_booking_config
 from booking.engine import (
     ApplicationAlreadyBooked,
     AppointmentNotFound,
@@ -38,6 +38,7 @@ from booking.models import (
 )
 from booking.seed import prepare_database, seed
 from core.db import session_scope
+from tests.unit.conftest import BOOKING_FILE
 
 NOW = datetime(2026, 11, 30, 8, 0)  # a Monday
 MAIRIE = "villebrune-mairie"
@@ -149,24 +150,26 @@ def stored(url, reference: str) -> Appointment:
         return session.execute(select(Appointment).where(Appointment.reference == reference)).scalar_one()
 
 
-def demo_config(**changes) -> BookingConfig:
-    """The demo booking file with top-level keys replaced (validated like the real file)."""
-    raw = yaml.safe_load(DEFAULT_BOOKING_FILE.read_text(encoding="utf-8"))
+def file_config(**changes) -> BookingConfig:
+    """The fixture booking file with top-level keys replaced (validated like the real file)."""
+    raw = yaml.safe_load(BOOKING_FILE.read_text(encoding="utf-8"))
     raw.update(changes)
     return BookingConfig.parse_obj(raw)
 
 
+pytestmark = pytest.mark.usefixtures("fixture_files")
+
+
 @pytest.fixture
-def url(tmp_path) -> str:
-    url = f"sqlite:///{tmp_path / 'b.db'}"
-    prepare_database(url)
-    return url
+def url(db_url) -> str:
+    """A fresh booking database seeded from the fixture files (tests/unit/conftest.py)."""
+    return db_url
 
 
 # ---- small helpers of the engine -----------------------------------------------------
 
 
-def test_the_demo_file_is_the_one_these_tests_describe():
+def test_the_booking_file_is_the_one_these_tests_describe():
     config = load_booking_config()
     assert [site.id for site in config.sites] == [MAIRIE, COTEAUX]
     assert (config.slot_step_minutes, config.minutes_per_document) == (15, 15)
@@ -190,7 +193,7 @@ def test_documents_and_duration(reason, people, documents, minutes):
 
 
 def test_duration_follows_the_configured_minutes_per_document():
-    config = demo_config(minutes_per_document=30)
+    config = file_config(minutes_per_document=30)
     assert engine.duration_for("CNI-PASSPORT", 2, config) == 120
 
 
@@ -996,7 +999,7 @@ def test_seed_is_idempotent(url):
 
 def test_a_site_removed_from_the_file_becomes_inactive(url):
     kept = book(url, COTEAUX, at("2026-12-03", "09:00"))
-    config = demo_config()
+    config = file_config()
     seed(config.copy(update={"sites": [config.site(MAIRIE)], "closures": []}), url)
 
     with session_scope(url) as session:
@@ -1016,7 +1019,7 @@ def test_a_site_removed_from_the_file_becomes_inactive(url):
 
 
 def test_weekly_hours_and_stations_follow_the_file(url):
-    config = demo_config()
+    config = file_config()
     mairie = config.site(MAIRIE).copy(
         update={"stations": 3, "hours": {"monday": config.site(MAIRIE).hours["friday"]}}
     )
@@ -1047,7 +1050,7 @@ def test_book_refuses_a_start_with_seconds(url):
 
 
 def test_every_offered_slot_can_be_booked_with_a_45_minute_step(url):
-    config = demo_config(slot_step_minutes=45, minutes_per_document=45)
+    config = file_config(slot_step_minutes=45, minutes_per_document=45)
     offered = engine.available_slots(
         [MAIRIE], day("2026-12-07"), day("2026-12-07"), 45, now=NOW, url=url, config=config
     )

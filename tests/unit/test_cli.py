@@ -1,4 +1,5 @@
-"""Agents' command line (python -m booking.cli) against a seeded SQLite database."""
+"""Agents' command line (python -m booking.cli) against a seeded SQLite database (the fixture
+files' sites)."""
 
 from __future__ import annotations
 
@@ -13,25 +14,19 @@ from sqlalchemy import func, select
 from booking import cli, engine
 from booking.config import load_booking_config
 from booking.models import Closure, ExtraOpening
-from booking.seed import prepare_database
 from core.db import session_scope
 from core.holidays import french_holidays, holiday_name
+from tests.unit.conftest import next_open_day
 
 MAIRIE = "villebrune-mairie"  # 2 stations; Mon-Fri mornings; closed on Sundays
 COTEAUX = "villebrune-coteaux"
 
 
-def next_day(weekdays: set[int], min_days_ahead: int = 3) -> date:
-    """The first day of `weekdays` at least `min_days_ahead` away, neither a holiday nor closed."""
-    closed = {c.date for c in load_booking_config().closures}
-    day = engine.local_now().date() + timedelta(days=min_days_ahead)
-    while day.weekday() not in weekdays or holiday_name(day) or day in closed:
-        day += timedelta(days=1)
-    return day
+pytestmark = pytest.mark.usefixtures("fixture_files")
 
 
 def weekday() -> date:
-    return next_day({0, 1, 2, 3, 4})
+    return next_open_day()
 
 
 def book(url, day, at, *, reason="CNI", people=1, surname="Dupont", check=False, email=None):
@@ -47,13 +42,6 @@ def book(url, day, at, *, reason="CNI", people=1, surname="Dupont", check=False,
         email=email,
         url=url,
     )
-
-
-@pytest.fixture
-def db_url(tmp_path) -> str:
-    url = f"sqlite:///{tmp_path / 'booking.db'}"
-    prepare_database(url)
-    return url
 
 
 @pytest.fixture
@@ -130,7 +118,7 @@ def test_jour_csv_on_stdout(run, db_url):
 
 
 def test_jour_empty_day(run):
-    code, out, _ = run("jour", "--date", next_day({6}).isoformat())
+    code, out, _ = run("jour", "--date", next_open_day({6}).isoformat())
     assert code == 0
     assert out.count("Aucun rendez-vous.") == 3 and "pas de permanence" in out  # 2 mairies + encombrants
 
@@ -139,7 +127,7 @@ def test_jour_empty_day(run):
 
 
 def test_ouvrir_on_a_sunday_adds_bookable_slots(run, db_url):
-    sunday = next_day({6})
+    sunday = next_open_day({6})
     assert engine.available_slots([MAIRIE], sunday, sunday, 15, url=db_url) == []
     code, out, _ = run(
         "ouvrir",
@@ -186,7 +174,7 @@ def test_ouvrir_on_a_sunday_adds_bookable_slots(run, db_url):
 
 def test_ouvrir_only_on_chosen_weekdays_with_fewer_stations(run, db_url):
     closed = {c.date for c in load_booking_config().closures}
-    monday = next_day({0}, min_days_ahead=1)
+    monday = next_open_day({0}, min_days_ahead=1)
     while any(
         holiday_name(d) or d in closed for d in (monday + timedelta(days=5), monday + timedelta(days=6))
     ):
@@ -248,14 +236,14 @@ def test_ouvrir_skips_public_holidays(run, db_url):
     ],
 )
 def test_ouvrir_bad_hours(run, args, message):
-    sunday = next_day({6}).isoformat()
+    sunday = next_open_day({6}).isoformat()
     code, _, err = run("ouvrir", "--site", MAIRIE, "--du", sunday, "--au", sunday, *args)
     assert code == 2
     assert message in err
 
 
 def test_ouvrir_bad_period(run):
-    sunday = next_day({6})
+    sunday = next_open_day({6})
     saturday = (sunday - timedelta(days=1)).isoformat()
     code, _, err = run(
         "ouvrir", "--site", MAIRIE, "--du", sunday.isoformat(), "--au", saturday, "--heures", "9h-12h"

@@ -1,4 +1,5 @@
-"""ANTS availability hub: the real aiohttp app on 127.0.0.1 over a seeded SQLite database."""
+"""ANTS availability hub: the real aiohttp app on 127.0.0.1 over a seeded SQLite database (the
+fixture files' sites)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,8 @@ import pytest
 from aiohttp import web
 
 from booking import engine, hub
-from booking.config import load_booking_config
-from booking.seed import prepare_database
 from core.clock import territory_tz
-from core.holidays import holiday_name
+from tests.unit.conftest import next_open_day
 
 TOKEN = "hub-test-token-8c1f"
 PUBLIC = "https://rdv.villebrune.example"
@@ -28,13 +27,12 @@ AUTH = {hub.AUTH_HEADER: TOKEN}
 UTC_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}Z$")
 
 
+pytestmark = pytest.mark.usefixtures("fixture_files")
+
+
 def open_weekday(min_days_ahead: int = 3) -> date:
     """The first Monday-Friday at least `min_days_ahead` away that is neither a holiday nor closed."""
-    closed = {c.date for c in load_booking_config().closures}
-    day = engine.local_now().date() + timedelta(days=min_days_ahead)
-    while day.weekday() > 4 or holiday_name(day) or day in closed:
-        day += timedelta(days=1)
-    return day
+    return next_open_day(min_days_ahead=min_days_ahead)
 
 
 def utc_z(day: date, at: time) -> str:
@@ -54,13 +52,6 @@ def book(url: str, day: date, at: time, *, people: int = 1, application_ids=(), 
         application_ids=application_ids,
         url=url,
     )
-
-
-@pytest.fixture
-def db_url(tmp_path) -> str:
-    url = f"sqlite:///{tmp_path / 'booking.db'}"
-    prepare_database(url)
-    return url
 
 
 @asynccontextmanager

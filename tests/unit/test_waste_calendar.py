@@ -7,6 +7,7 @@ import pytest
 
 from core.holidays import french_holidays, holiday_name
 from core.text import format_date_fr
+from tests.unit.conftest import WASTE_FILE
 from waste.calendar import (
     Collection,
     collections_between,
@@ -423,10 +424,10 @@ def test_next_collections_from_a_holiday():
 
 
 def test_next_collections_does_not_return_a_collection_moved_before_start():
-    demo = load_waste_config(DEFAULT_WASTE_FILE)  # gare: 01/01/2027 brought forward to 31/12/2026
-    on_new_year = next_collections(demo, "gare", date(2027, 1, 1), 1, ["ordures_menageres"])
+    config = load_waste_config(WASTE_FILE)  # gare: 01/01/2027 brought forward to 31/12/2026
+    on_new_year = next_collections(config, "gare", date(2027, 1, 1), 1, ["ordures_menageres"])
     assert [c.day for c in on_new_year["ordures_menageres"]] == [date(2027, 1, 5)]
-    on_eve = next_collections(demo, "gare", date(2026, 12, 31), 1, ["ordures_menageres"])
+    on_eve = next_collections(config, "gare", date(2026, 12, 31), 1, ["ordures_menageres"])
     assert on_eve["ordures_menageres"][0].shifted_from == date(2027, 1, 1)
 
 
@@ -493,20 +494,21 @@ def unescape(value: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def demo_ics():
-    demo = load_waste_config(DEFAULT_WASTE_FILE)
+def gare_ics():
+    """The fixture waste file's « gare » sector over three winter months."""
+    config = load_waste_config(WASTE_FILE)
     first, last = date(2026, 12, 1), date(2027, 2, 28)
-    return demo, first, last, to_ics(demo, "gare", ADDRESS, first, last, stamp=STAMP)
+    return config, first, last, to_ics(config, "gare", ADDRESS, first, last, stamp=STAMP)
 
 
-def test_ics_structure(demo_ics):
-    demo, first, last, text = demo_ics
+def test_ics_structure(gare_ics):
+    config, first, last, text = gare_ics
     lines = unfold(text)
     assert lines[:5] == ["BEGIN:VCALENDAR", "VERSION:2.0", lines[2], "CALSCALE:GREGORIAN", "METHOD:PUBLISH"]
     assert lines[2].startswith("PRODID:-//Villebrune//")
     assert lines[5] == "X-WR-CALNAME:Collectes des déchets – 12 Avenue Jean Jaurès\\, 45990 Villebrune"
     assert lines[-1] == "END:VCALENDAR"
-    expected = collections_between(demo, "gare", first, last)
+    expected = collections_between(config, "gare", first, last)
     found = events(text)
     assert len(found) == len(expected) == text.count("BEGIN:VEVENT") == text.count("END:VEVENT") > 30
     assert [e["DTSTART;VALUE=DATE"] for e in found] == [f"{c.day:%Y%m%d}" for c in expected]
@@ -520,8 +522,8 @@ def test_ics_structure(demo_ics):
     assert all(e["TRANSP"] == "TRANSPARENT" for e in found)
 
 
-def test_ics_crlf_and_folding(demo_ics):
-    text = demo_ics[3]
+def test_ics_crlf_and_folding(gare_ics):
+    text = gare_ics[3]
     assert text.endswith("END:VCALENDAR\r\n")
     assert "\n" not in text.replace("\r\n", "") and "\r" not in text.replace("\r\n", "")
     physical = text.split("\r\n")[:-1]
@@ -529,15 +531,15 @@ def test_ics_crlf_and_folding(demo_ics):
     assert any(line.startswith(" ") for line in physical)  # long descriptions were folded
 
 
-def test_ics_uid_is_stable_and_follows_the_usual_date(demo_ics):
-    demo, first, last, text = demo_ics
+def test_ics_uid_is_stable_and_follows_the_usual_date(gare_ics):
+    config, first, last, text = gare_ics
     uids = [e["UID"] for e in events(text)]
     assert len(set(uids)) == len(uids)
     assert all(
         re.fullmatch(r"(ordures_menageres|recyclables)-\d{4}-\d{2}-\d{2}-gare@villebrune\.example", u)
         for u in uids
     )
-    later = to_ics(demo, "gare", ADDRESS, first, last, stamp=STAMP + timedelta(days=3))
+    later = to_ics(config, "gare", ADDRESS, first, last, stamp=STAMP + timedelta(days=3))
     assert [e["UID"] for e in events(later)] == uids
     christmas = next(
         e for e in events(text) if e["UID"] == "ordures_menageres-2026-12-25-gare@villebrune.example"
@@ -577,9 +579,9 @@ def test_ics_empty_period_and_order():
 
 
 def test_ics_period():
-    demo = load_waste_config(DEFAULT_WASTE_FILE)
-    assert ics_period(demo, date(2026, 11, 29)) == (date(2026, 11, 29), date(2027, 2, 28))
-    assert ics_period(demo, date(2026, 10, 15)) == (date(2026, 10, 15), date(2027, 1, 15))
+    config = load_waste_config(WASTE_FILE)  # ics.months_ahead: 3
+    assert ics_period(config, date(2026, 11, 29)) == (date(2026, 11, 29), date(2027, 2, 28))
+    assert ics_period(config, date(2026, 10, 15)) == (date(2026, 10, 15), date(2027, 1, 15))
 
 
 # ---- French text ---------------------------------------------------------------------------

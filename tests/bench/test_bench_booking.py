@@ -1,5 +1,6 @@
 """The booking benchmark (python -m ops.bench_booking) in its quick SQLite form: it runs, writes
-its figures, and the 50-bookings-on-one-slot invariant holds."""
+its figures, and the 50-bookings-on-one-slot invariant holds. Out of the unit suite (a few
+seconds): `make test` runs it, `make test-fast` does not."""
 
 from __future__ import annotations
 
