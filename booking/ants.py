@@ -60,7 +60,14 @@ PARIS_TZ = _paris_tz()
 
 
 class AntsError(Exception):
-    """Base class for ANTS client errors."""
+    """Base class for ANTS client errors. ``kind`` names the failure for operators (no personal data)."""
+
+    kind: str = "error"
+
+    def __init__(self, message: str = "", kind: str | None = None) -> None:
+        super().__init__(message)
+        if kind is not None:
+            self.kind = kind
 
 
 class AntsUnavailable(AntsError):
@@ -69,9 +76,13 @@ class AntsUnavailable(AntsError):
     The caller applies ``AntsSettings.down_policy`` (see :func:`describe_unavailable_fr`).
     """
 
+    kind = "unavailable"
+
 
 class AntsRejected(AntsError):
     """ANTS answered but refused the request (other 4xx, or ``{"success": false}``)."""
+
+    kind = "rejected"
 
 
 @dataclass(frozen=True)
@@ -268,16 +279,18 @@ class AntsClient:
             return (await self._http.request(method, endpoint, params=params)).data
         except Unavailable as exc:
             if exc.kind == "timeout":
-                raise AntsUnavailable(
-                    f"ANTS {method} {endpoint}: no answer within {self.settings.timeout_s:g} s"
-                ) from None
-            if exc.kind == "invalid_json":
-                raise AntsUnavailable(f"ANTS {method} {endpoint}: malformed JSON answer") from None
-            raise AntsUnavailable(f"ANTS {method} {endpoint}: {exc}") from None
+                message = f"no answer within {self.settings.timeout_s:g} s"
+            elif exc.kind == "invalid_json":
+                message = "malformed JSON answer"
+            else:
+                message = str(exc)
+            raise AntsUnavailable(f"ANTS {method} {endpoint}: {message}", exc.kind) from None
         except Rejected as exc:
             if exc.status in _UNAVAILABLE_STATUSES:
-                raise AntsUnavailable(f"ANTS {method} {endpoint}: HTTP {exc.status}") from None
-            raise AntsRejected(f"ANTS {method} {endpoint}: HTTP {exc.status}") from None
+                raise AntsUnavailable(
+                    f"ANTS {method} {endpoint}: HTTP {exc.status}", f"http_{exc.status}"
+                ) from None
+            raise AntsRejected(f"ANTS {method} {endpoint}: HTTP {exc.status}", f"http_{exc.status}") from None
 
     async def check(self, application_ids: list[str], meeting_point_id: str) -> dict[str, ApplicationCheck]:
         """Check pre-application numbers; result keyed by the normalised (upper-case) id.
