@@ -245,29 +245,9 @@ class JsonClient:
     def __repr__(self) -> str:  # never the headers (tokens)
         return f"JsonClient(service={self.service!r}, base_url={self.base_url!r}, timeout_s={self.timeout_s})"
 
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Sequence[tuple[str, str]] | Mapping[str, str] | None = None,
-        query: str | None = None,
-        json_body: Any = None,
-        idempotent: bool | None = None,
-        pass_statuses: Collection[int] = (),
-        log_path: str | None = None,
-    ) -> Call:
-        """One call; see :meth:`call` for the arguments. Returns the :class:`Call`."""
-        async with self.call(
-            method,
-            path,
-            params=params,
-            query=query,
-            json_body=json_body,
-            idempotent=idempotent,
-            pass_statuses=pass_statuses,
-            log_path=log_path,
-        ) as reply:
+    async def request(self, method: str, path: str, **options: Any) -> Call:
+        """One call, with the options of :meth:`call`; returns its :class:`Call`."""
+        async with self.call(method, path, **options) as reply:
             return reply
 
     @asynccontextmanager

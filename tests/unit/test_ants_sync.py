@@ -15,8 +15,8 @@ from booking import ants_sync, engine
 from booking.ants import AUTH_HEADER, AntsSettings
 from booking.models import AntsOutbox, Appointment
 from booking.seed import prepare_database
-from core import http
 from core.db import session_scope
+from tests.unit.test_http import serving
 
 TOKEN = "outbox-token"
 NOW = datetime(2026, 11, 30, 8, 0)  # a Monday, Paris wall-clock time
@@ -57,16 +57,9 @@ async def ants():
     app = web.Application()
     app.router.add_post("/api/appointments", fake.appointments)
     app.router.add_delete("/api/appointments", fake.appointments)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    fake.base_url = f"http://127.0.0.1:{runner.addresses[0][1]}/api"
-    try:
+    async with serving(app) as base_url:
+        fake.base_url = base_url
         yield fake
-    finally:
-        await http.close_all()
-        await runner.cleanup()
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -42,21 +44,27 @@ class Fake:
         return web.json_response(body, status=status)
 
 
+@asynccontextmanager
+async def serving(app: web.Application, prefix: str = "/api") -> AsyncIterator[str]:
+    """Run ``app`` on a free local port; yields its base URL. Closes the shared sessions after."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0, handler_cancellation=True)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}{prefix}"
+    finally:
+        await http.close_all()
+        await runner.cleanup()
+
+
 @pytest.fixture
 async def fake():
     server = Fake()
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", server.handle)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0, handler_cancellation=True)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server.base_url = f"http://127.0.0.1:{runner.addresses[0][1]}/api"
-    try:
+    async with serving(app) as base_url:
+        server.base_url = base_url
         yield server
-    finally:
-        await http.close_all()
-        await runner.cleanup()
 
 
 def client(fake: Fake, **kwargs) -> JsonClient:
