@@ -12,7 +12,9 @@ header ``x-rdv-opt-auth-token``)::
                          &management_url=..
     DELETE /appointments?application_id=..&meeting_point_id=..&meeting_point=..&appointment_date=..
 
-Privacy: the operator log line written for each call carries the endpoint, the HTTP status and the
+HTTP goes through :mod:`core.http` (one shared session per process, the GRU_ANTS_TIMEOUT budget per
+call, retries for GET /status only). Privacy: the operator log line written for each call carries the
+endpoint, the HTTP status and the
 duration only -- never an application id, a token or any other personal data. Exception messages
 follow the same rule (the underlying aiohttp exception, whose text may contain the full URL, is not
 chained).
@@ -20,12 +22,9 @@ chained).
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import os
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -34,6 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp
 
+from core.http import JsonClient, Rejected, Unavailable, timeout_from_env
 from core.text import format_date_fr as _format_day_fr
 from core.text import format_time_fr
 
@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 AUTH_HEADER = "x-rdv-opt-auth-token"
 DOWN_POLICIES = ("refuse", "flag")
+DEFAULT_TIMEOUT_S = 5.0
 STATUSES = ("validated", "consumed", "declared", "unknown", "expired")
 APPLICATION_ID_RE = re.compile(r"^[A-Za-z0-9]{10}$")
 
@@ -59,7 +60,14 @@ PARIS_TZ = _paris_tz()
 
 
 class AntsError(Exception):
-    """Base class for ANTS client errors."""
+    """Base class for ANTS client errors. ``kind`` names the failure for operators (no personal data)."""
+
+    kind: str = "error"
+
+    def __init__(self, message: str = "", kind: str | None = None) -> None:
+        super().__init__(message)
+        if kind is not None:
+            self.kind = kind
 
 
 class AntsUnavailable(AntsError):
@@ -68,16 +76,20 @@ class AntsUnavailable(AntsError):
     The caller applies ``AntsSettings.down_policy`` (see :func:`describe_unavailable_fr`).
     """
 
+    kind = "unavailable"
+
 
 class AntsRejected(AntsError):
     """ANTS answered but refused the request (other 4xx, or ``{"success": false}``)."""
+
+    kind = "rejected"
 
 
 @dataclass(frozen=True)
 class AntsSettings:
     base_url: str | None
     token: str | None = field(repr=False)
-    timeout_s: float = 5.0
+    timeout_s: float = DEFAULT_TIMEOUT_S
     down_policy: str = "refuse"  # "refuse" | "flag"
 
     def __post_init__(self) -> None:
@@ -97,18 +109,7 @@ class AntsSettings:
         """Read GRU_ANTS_API_URL, GRU_ANTS_API_TOKEN, GRU_ANTS_TIMEOUT (s), GRU_ANTS_DOWN_POLICY."""
         base_url = (env.get("GRU_ANTS_API_URL") or "").strip().rstrip("/") or None
         token = (env.get("GRU_ANTS_API_TOKEN") or "").strip() or None
-        raw_timeout = (env.get("GRU_ANTS_TIMEOUT") or "").strip()
-        if raw_timeout:
-            try:
-                timeout_s = float(raw_timeout)
-            except ValueError:
-                raise ValueError(
-                    f"GRU_ANTS_TIMEOUT must be a number of seconds (e.g. 5); got {raw_timeout!r}"
-                ) from None
-            if not 0 < timeout_s < float("inf"):
-                raise ValueError(f"GRU_ANTS_TIMEOUT must be positive (seconds); got {raw_timeout!r}")
-        else:
-            timeout_s = 5.0
+        timeout_s = timeout_from_env("GRU_ANTS_TIMEOUT", DEFAULT_TIMEOUT_S, env)
         policy = (env.get("GRU_ANTS_DOWN_POLICY") or "").strip().lower() or "refuse"
         if policy not in DOWN_POLICIES:
             raise ValueError(
@@ -242,16 +243,26 @@ def _require_text(name: str, value: Any) -> str:
 
 
 class AntsClient:
-    """Async ANTS client. Never blocks the event loop; one operator log line per HTTP call."""
+    """Async ANTS client over :class:`core.http.JsonClient` (the process's shared session).
+
+    Never blocks the event loop; one operator log line per HTTP call. GET /status is retried on quick
+    failures within the time budget; POST/DELETE /appointments are not (see booking.ants_sync).
+    """
 
     def __init__(self, settings: AntsSettings, session: aiohttp.ClientSession | None = None) -> None:
         if not settings.enabled:
             raise ValueError("AntsClient needs GRU_ANTS_API_URL and GRU_ANTS_API_TOKEN (settings.enabled)")
         self.settings = settings
-        self._base_url = (settings.base_url or "").rstrip("/")
-        self._session = session
-        self._owns_session = session is None
-        self._timeout = aiohttp.ClientTimeout(total=settings.timeout_s)
+        self._http = JsonClient(
+            "ANTS",
+            settings.base_url or "",
+            logger=logger,
+            timeout_env="GRU_ANTS_TIMEOUT",
+            timeout_default=DEFAULT_TIMEOUT_S,
+            timeout_s=settings.timeout_s,
+            headers={AUTH_HEADER: settings.token or ""},
+            session=session,
+        )
 
     async def __aenter__(self) -> AntsClient:
         return self
@@ -260,65 +271,26 @@ class AntsClient:
         await self.close()
 
     async def close(self) -> None:
-        """Close the session if this client created it (a session passed in is left to its owner)."""
-        if self._owns_session and self._session is not None and not self._session.closed:
-            await self._session.close()
-        if self._owns_session:
-            self._session = None
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or (self._owns_session and self._session.closed):
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-            self._owns_session = True
-        return self._session
+        """Nothing to release: the session is the process's (core.http.close_all) or the caller's."""
 
     async def _call(self, method: str, endpoint: str, params: list[tuple[str, str]]) -> Any:
         """Perform one call and return the decoded JSON. Logs endpoint, status and duration only."""
-        session = self._get_session()
-        started = time.perf_counter()
-        status: int | None = None
-        outcome = "error"
         try:
-            async with session.request(
-                method,
-                f"{self._base_url}{endpoint}",
-                params=params,
-                headers={AUTH_HEADER: self.settings.token or "", "Accept": "application/json"},
-                timeout=self._timeout,
-            ) as response:
-                status = response.status
-                body = await response.read()
-            outcome = "ok"
-        except asyncio.CancelledError:
-            outcome = "cancelled"
-            raise
-        except asyncio.TimeoutError:
-            outcome = "timeout"
-            raise AntsUnavailable(
-                f"ANTS {method} {endpoint}: no answer within {self.settings.timeout_s:g} s"
-            ) from None
-        except aiohttp.ClientError as exc:
-            outcome = type(exc).__name__
-            raise AntsUnavailable(f"ANTS {method} {endpoint}: {type(exc).__name__}") from None
-        finally:
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            if outcome != "ok":
-                label = outcome if status is None else f"{outcome} after HTTP {status}"
+            return (await self._http.request(method, endpoint, params=params)).data
+        except Unavailable as exc:
+            if exc.kind == "timeout":
+                message = f"no answer within {self.settings.timeout_s:g} s"
+            elif exc.kind == "invalid_json":
+                message = "malformed JSON answer"
             else:
-                label = str(status)
-            failed = outcome != "ok" or status is None or status >= 400
-            level = logging.WARNING if failed else logging.INFO
-            logger.log(level, "ANTS %s %s -> %s in %.0f ms", method, endpoint, label, elapsed_ms)
-
-        assert status is not None
-        if status >= 500 or status in _UNAVAILABLE_STATUSES:
-            raise AntsUnavailable(f"ANTS {method} {endpoint}: HTTP {status}")
-        if status >= 400:
-            raise AntsRejected(f"ANTS {method} {endpoint}: HTTP {status}")
-        try:
-            return _json_loads(body)
-        except ValueError:
-            raise AntsUnavailable(f"ANTS {method} {endpoint}: malformed JSON answer") from None
+                message = str(exc)
+            raise AntsUnavailable(f"ANTS {method} {endpoint}: {message}", exc.kind) from None
+        except Rejected as exc:
+            if exc.status in _UNAVAILABLE_STATUSES:
+                raise AntsUnavailable(
+                    f"ANTS {method} {endpoint}: HTTP {exc.status}", f"http_{exc.status}"
+                ) from None
+            raise AntsRejected(f"ANTS {method} {endpoint}: HTTP {exc.status}", f"http_{exc.status}") from None
 
     async def check(self, application_ids: list[str], meeting_point_id: str) -> dict[str, ApplicationCheck]:
         """Check pre-application numbers; result keyed by the normalised (upper-case) id.
@@ -379,10 +351,3 @@ class AntsClient:
             raise AntsUnavailable(f"ANTS {method} /appointments: malformed answer (not an object)")
         if data.get("success") is not True:
             raise AntsRejected(f"ANTS {method} /appointments: success is not true")
-
-
-def _json_loads(body: bytes) -> Any:
-    try:
-        return json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ValueError("not UTF-8") from exc

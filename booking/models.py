@@ -182,3 +182,40 @@ class RememberedAddress(Base):
     housenumber = Column(Integer)
     sector = Column(String(64), nullable=False)
     consented_at = Column(DateTime, nullable=False)
+
+
+OUTBOX_OPERATIONS = ("declare", "withdraw")
+
+
+class AntsOutbox(Base):
+    """One ANTS declaration (POST) or withdrawal (DELETE) of one pre-application number, kept until
+    ANTS has it (booking/ants_sync.py retries it with growing delays).
+
+    ``done_at`` is set when the call went through (``last_error_kind`` NULL) or was given up
+    (``last_error_kind`` says why: rejected, too many attempts, superseded by a cancellation).
+    ``raised_flag``: this declaration's failure set the appointment's « à vérifier » flag, which is
+    lowered when the declaration finally goes through. No personal data besides the pre-application
+    number ANTS needs; ``last_error_kind`` is a kind (timeout, server_error, ...), never a message.
+    """
+
+    __tablename__ = "ants_outbox"
+    id = Column(Integer, primary_key=True)
+    operation = Column(String(10), nullable=False)  # declare | withdraw
+    reference = Column(String(10), nullable=False)  # the appointment's reference
+    application_id = Column(String(10), nullable=False)
+    meeting_point_id = Column(String(64), nullable=False)
+    meeting_point = Column(String(200), nullable=False)
+    appointment_date = Column(DateTime, nullable=False)  # Paris wall-clock time, like appointments.start
+    management_url = Column(String(300))  # declarations only
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(DateTime, nullable=False)
+    last_error_kind = Column(String(30))
+    raised_flag = Column(Boolean, nullable=False, default=False)
+    done_at = Column(DateTime)
+    created_at = Column(DateTime, nullable=False)
+
+    __table_args__ = (
+        CheckConstraint("operation IN ('declare', 'withdraw')", name="operation_known"),
+        Index("ix_ants_outbox_due", "done_at", "next_attempt_at"),
+        Index("ix_ants_outbox_reference", "reference"),
+    )

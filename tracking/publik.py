@@ -42,14 +42,11 @@ the reference, the e-mail or the name; exception messages follow the same rule.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
-import json
 import logging
 import re
-import time
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -57,8 +54,8 @@ from urllib.parse import parse_qs, quote, urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp
-from yarl import URL
 
+from core.http import JsonClient, Rejected, Unavailable
 from core.text import fold
 from tracking.connector import (
     STAGES,
@@ -254,9 +251,15 @@ class PublikWcsAdapter:
         self._orig = orig
         self._key = key
         self.timeout_s = timeout_s
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self._session = session
-        self._owns_session = session is None
+        self._http = JsonClient(
+            "Publik",
+            self._base_url,
+            logger=logger,
+            timeout_env="GRU_PUBLIK_TIMEOUT",
+            timeout_default=5.0,
+            timeout_s=timeout_s,
+            session=session,
+        )
         self.subsidy_forms = (
             list(subsidy_forms)
             if subsidy_forms is not None
@@ -284,62 +287,32 @@ class PublikWcsAdapter:
         await self.close()
 
     async def close(self) -> None:
-        """Close the session if this adapter created it (a session passed in is left to its owner)."""
-        if self._owns_session and self._session is not None and not self._session.closed:
-            await self._session.close()
-        if self._owns_session:
-            self._session = None
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or (self._owns_session and self._session.closed):
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-            self._owns_session = True
-        return self._session
+        """Nothing to release: the session is the process's (core.http.close_all) or the caller's."""
 
     async def _get_form(self, slug: str, number: str) -> dict | None:
         """GET /api/forms/<slug>/<number>/: the decoded answer, None on 404. Logs without the number."""
         path = f"/api/forms/{quote(slug, safe='')}/{number}/"
         shown = f"/api/forms/{slug}/<id>/"
-        url = URL(f"{self._base_url}{path}?{sign_query('', self._key, self._orig)}", encoded=True)
-        session = self._get_session()
-        started = time.perf_counter()
-        status: int | None = None
-        outcome = "error"
         try:
-            headers = {"Accept": "application/json"}
-            async with session.get(url, headers=headers, timeout=self._timeout) as resp:
-                status = resp.status
-                body = await resp.read()
-            outcome = "ok"
-        except asyncio.CancelledError:
-            outcome = "cancelled"
-            raise
-        except asyncio.TimeoutError:
-            outcome = "timeout"
-            raise TrackingUnavailable(f"Publik GET {shown}: no answer within {self.timeout_s:g} s") from None
-        except aiohttp.ClientError as exc:
-            outcome = type(exc).__name__
-            raise TrackingUnavailable(f"Publik GET {shown}: {type(exc).__name__}") from None
-        finally:
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            label = str(status) if outcome == "ok" else outcome
-            failed = outcome != "ok" or status is None or (status >= 400 and status != 404)
-            logger.log(
-                logging.WARNING if failed else logging.INFO,
-                "Publik GET %s -> %s in %.0f ms",
-                shown,
-                label,
-                elapsed_ms,
-            )
-        assert status is not None
-        if status == 404:
-            return None
-        if status >= 400:
-            raise TrackingUnavailable(f"Publik GET {shown}: HTTP {status}")
-        try:
-            data = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise TrackingUnavailable(f"Publik GET {shown}: malformed JSON answer") from None
+            async with self._http.call(
+                "GET", path, query=sign_query("", self._key, self._orig), pass_statuses=(404,), log_path=shown
+            ) as reply:
+                if reply.status == 404:
+                    return None
+                return self._form_of(shown, reply.data)
+        except Unavailable as exc:
+            if exc.kind == "timeout":
+                raise TrackingUnavailable(
+                    f"Publik GET {shown}: no answer within {self.timeout_s:g} s"
+                ) from None
+            if exc.kind == "invalid_json":
+                raise TrackingUnavailable(f"Publik GET {shown}: malformed JSON answer") from None
+            raise TrackingUnavailable(f"Publik GET {shown}: {exc}") from None
+        except Rejected as exc:
+            raise TrackingUnavailable(f"Publik GET {shown}: HTTP {exc.status}") from None
+
+    @staticmethod
+    def _form_of(shown: str, data: Any) -> dict:
         if not isinstance(data, dict):
             raise TrackingUnavailable(f"Publik GET {shown}: malformed answer (not an object)")
         if isinstance(data.get("err"), int) and data["err"]:

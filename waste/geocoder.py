@@ -21,12 +21,9 @@ not chained).
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import os
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -34,6 +31,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import aiohttp
 
+from core.http import JsonClient, Rejected, Unavailable, timeout_from_env
 from core.text import plain
 
 logger = logging.getLogger(__name__)
@@ -624,19 +622,21 @@ class GeoplateformeGeocoder:
         base_url = (base_url or "").strip().rstrip("/")
         if not re.match(r"^https?://[^\s/]+", base_url):
             raise ValueError(f"geocoder URL must start with http:// or https://; got {base_url!r}")
-        if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)):
-            raise ValueError(f"geocoder timeout must be a number of seconds; got {timeout_s!r}")
-        if not 0 < timeout_s < float("inf"):
-            raise ValueError(f"geocoder timeout must be a positive number of seconds; got {timeout_s!r}")
         citycode = (citycode or "").strip() or None
         if citycode is not None and not re.match(r"^(\d{5}|2[AB]\d{3})$", citycode):
             raise ValueError(f"citycode must be an INSEE code (5 characters); got {citycode!r}")
+        self._http = JsonClient(
+            "Géoplateforme",
+            base_url,
+            logger=logger,
+            timeout_env="GRU_GEOCODER_TIMEOUT",
+            timeout_default=DEFAULT_TIMEOUT_S,
+            timeout_s=timeout_s,
+            session=session,
+        )
         self.base_url = base_url
         self.citycode = citycode
-        self.timeout_s = float(timeout_s)
-        self._timeout = aiohttp.ClientTimeout(total=self.timeout_s)
-        self._session = session
-        self._owns_session = session is None
+        self.timeout_s = self._http.timeout_s
         self._known = _StreetIndex(known_streets, known_aliases) if known_streets is not None else None
 
     async def __aenter__(self) -> GeoplateformeGeocoder:
@@ -646,17 +646,7 @@ class GeoplateformeGeocoder:
         await self.close()
 
     async def close(self) -> None:
-        """Close the session if this client created it (a session passed in is left to its owner)."""
-        if self._owns_session and self._session is not None and not self._session.closed:
-            await self._session.close()
-        if self._owns_session:
-            self._session = None
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or (self._owns_session and self._session.closed):
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-            self._owns_session = True
-        return self._session
+        """Nothing to release: the session is the process's (core.http.close_all) or the caller's."""
 
     async def search(self, text: str, limit: int = 5) -> list[AddressCandidate]:
         """Candidates for an address, best first; [] when the text cannot be an address (no call made)."""
@@ -667,66 +657,26 @@ class GeoplateformeGeocoder:
         params = [("q", query), ("limit", str(limit)), ("index", "address")]
         if self.citycode:
             params.append(("citycode", self.citycode))
-
-        started = time.perf_counter()
-        status: int | None = None
-        outcome = "error"
-        results: int | None = None
-        features: int | None = None
         try:
-            try:
-                async with self._get_session().get(
-                    f"{self.base_url}/search",
-                    params=params,
-                    headers={"Accept": "application/json"},
-                    timeout=self._timeout,
-                ) as response:
-                    status = response.status
-                    body = await response.read()
-            except asyncio.TimeoutError:
-                outcome = "timeout"
+            async with self._http.call("GET", "/search", params=params) as reply:
+                data = reply.data
+                if not isinstance(data, dict) or not isinstance(data.get("features"), list):
+                    raise GeocoderUnavailable("geocoding API: malformed answer (no feature list)")
+                candidates = self._candidates(data["features"])[:limit]
+                reply.note = f"{len(candidates)} result(s) of {len(data['features'])} feature(s)"
+                return candidates
+        except Unavailable as exc:
+            if exc.kind == "timeout":
                 raise GeocoderUnavailable(f"geocoding API: no answer within {self.timeout_s:g} s") from None
-            except aiohttp.ClientError as exc:
-                outcome = type(exc).__name__
-                raise GeocoderUnavailable(f"geocoding API: {type(exc).__name__}") from None
-            if status == 429:
-                outcome = "rate limited"
+            if exc.kind == "rate_limited":
                 raise GeocoderUnavailable(
                     "geocoding API: HTTP 429 (rate limit reached: 50 requests/s per IP)"
-                )
-            if status >= 400:
-                outcome = "refused" if status < 500 else "server error"
-                raise GeocoderUnavailable(f"geocoding API: HTTP {status}")
-            try:
-                data = json.loads(body.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError):
-                outcome = "malformed JSON"
+                ) from None
+            if exc.kind == "invalid_json":
                 raise GeocoderUnavailable("geocoding API: malformed JSON answer") from None
-            if not isinstance(data, dict) or not isinstance(data.get("features"), list):
-                outcome = "malformed answer"
-                raise GeocoderUnavailable("geocoding API: malformed answer (no feature list)")
-            features = len(data["features"])
-            candidates = self._candidates(data["features"])[:limit]
-            results = len(candidates)
-            outcome = "ok"
-            return candidates
-        except asyncio.CancelledError:
-            outcome = "cancelled"
-            raise
-        finally:
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            label = str(status) if status is not None else "-"
-            if outcome != "ok":
-                label = f"{label} {outcome}" if status is not None else outcome
-                logger.warning("Geoplateforme geocoding search -> %s in %.0f ms", label, elapsed_ms)
-            else:
-                logger.info(
-                    "Geoplateforme geocoding search -> %s in %.0f ms, %d result(s) of %d feature(s)",
-                    label,
-                    elapsed_ms,
-                    results,
-                    features,
-                )
+            raise GeocoderUnavailable(f"geocoding API: {exc}") from None
+        except Rejected as exc:
+            raise GeocoderUnavailable(f"geocoding API: HTTP {exc.status}") from None
 
     def _candidates(self, features: list[Any]) -> list[AddressCandidate]:
         candidates: list[AddressCandidate] = []
@@ -800,17 +750,7 @@ def geocoder_from_env(
             "GRU_GEOCODER must be 'local' (street list of the territory, no network) or 'geoplateforme' "
             f"(national address API); got {env.get('GRU_GEOCODER')!r}"
         )
-    raw_timeout = (env.get("GRU_GEOCODER_TIMEOUT") or "").strip()
-    timeout_s = DEFAULT_TIMEOUT_S
-    if raw_timeout:
-        try:
-            timeout_s = float(raw_timeout)
-        except ValueError:
-            raise ValueError(
-                f"GRU_GEOCODER_TIMEOUT must be a number of seconds (e.g. 3); got {raw_timeout!r}"
-            ) from None
-        if not 0 < timeout_s < float("inf"):
-            raise ValueError(f"GRU_GEOCODER_TIMEOUT must be positive (seconds); got {raw_timeout!r}")
+    timeout_s = timeout_from_env("GRU_GEOCODER_TIMEOUT", DEFAULT_TIMEOUT_S, env)
     if kind == "local":
         return LocalGeocoder(streets, postcode, city, aliases=aliases)
     base_url = (env.get("GRU_GEOCODER_URL") or "").strip() or DEFAULT_GEOPLATEFORME_URL

@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from core import http
 from waste.geocoder import (
     DEFAULT_GEOPLATEFORME_URL,
     MIN_SCORE,
@@ -594,11 +595,15 @@ async def test_api_session_passed_in_is_left_open(api):
         assert [c.street for c in await geocoder.search("1 rue pasteur")] == ["Rue Pasteur"]
         await geocoder.close()
         assert not session.closed
+    # Without a session, the process's shared one (core.http) is used: left open by close(),
+    # closed by close_all() at shutdown.
     owned = make_api_geocoder(api)
     await owned.search("1 rue pasteur")
-    session = owned._session
+    shared = http.get_session()
     await owned.close()
-    assert session is not None and session.closed
+    assert not shared.closed
+    await http.close_all()
+    assert shared.closed
 
 
 def test_api_configuration_errors():
