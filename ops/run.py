@@ -9,6 +9,7 @@ import time
 
 from core.territory import TerritoryConfigError, load_territory
 from ops import servers, web
+from ops.jobs import Scheduler, default_jobs
 from ops.render import ConfigError
 
 
@@ -64,8 +65,10 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+    jobs = Scheduler(default_jobs())
     try:
         while not stopping:
+            jobs.tick()
             for proc in stack.processes:
                 if proc.poll() is not None:
                     print(
@@ -76,6 +79,7 @@ def main() -> int:
             time.sleep(0.5)
     finally:
         print("\nArrêt en cours…", flush=True)
+        jobs.stop()
         if page is not None:
             page.shutdown()
         stack.stop()

@@ -1,0 +1,77 @@
+"""Periodic jobs that `make run` starts beside the servers (a cron for one machine).
+
+Each job is a `python -m …` command run as a child process every few minutes, one run
+at a time, so a slow or crashing job never touches the servers. In production the
+same commands go in the system's cron or a systemd timer (see README, Operations).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable, List, Mapping
+
+
+@dataclass
+class PeriodicJob:
+    name: str
+    command: List[str]
+    every_s: float
+    first_after_s: float = 60.0
+    enabled: Callable[[Mapping[str, str]], bool] = lambda env: True
+    _next: float = field(default=0.0, init=False)
+    _proc: subprocess.Popen | None = field(default=None, init=False)
+
+    def start(self, now: float) -> None:
+        self._next = now + self.first_after_s
+
+    def tick(self, now: float, env: Mapping[str, str]) -> bool:
+        """Start a run when due and the previous one is over; True when one started."""
+        if now < self._next or not self.enabled(env):
+            return False
+        if self._proc is not None and self._proc.poll() is None:
+            return False
+        self._proc = subprocess.Popen(self.command, env=dict(env))
+        self._next = now + self.every_s
+        return True
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            try:
+                self._proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._proc.terminate()
+
+
+def default_jobs(env: Mapping[str, str] | None = None) -> List[PeriodicJob]:
+    env = os.environ if env is None else env
+    return [
+        # ANTS declarations/withdrawals that failed are retried from the outbox.
+        PeriodicJob(
+            "ants-outbox",
+            [sys.executable, "-m", "booking.ants_sync"],
+            every_s=float(env.get("GRU_ANTS_OUTBOX_EVERY", "300")),
+            enabled=lambda e: bool(e.get("GRU_ANTS_API_URL") and e.get("GRU_ANTS_API_TOKEN")),
+        ),
+    ]
+
+
+class Scheduler:
+    def __init__(self, jobs: List[PeriodicJob], env: Mapping[str, str] | None = None):
+        self.jobs = jobs
+        self.env = dict(os.environ if env is None else env)
+        now = time.monotonic()
+        for job in jobs:
+            job.start(now)
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        for job in self.jobs:
+            job.tick(now, self.env)
+
+    def stop(self) -> None:
+        for job in self.jobs:
+            job.stop()

@@ -1,0 +1,35 @@
+"""The periodic jobs `make run` starts: due, one run at a time, only when enabled."""
+
+from __future__ import annotations
+
+import sys
+
+from ops.jobs import PeriodicJob, default_jobs
+
+
+def test_a_job_runs_when_due_once_at_a_time(tmp_path):
+    marker = tmp_path / "ran"
+    job = PeriodicJob(
+        "t",
+        [
+            sys.executable,
+            "-c",
+            f"import pathlib,time; p=pathlib.Path({str(marker)!r}); "
+            "p.write_text(p.read_text()+'x' if p.exists() else 'x'); time.sleep(0.5)",
+        ],  # fmt: skip
+        every_s=0.0,
+        first_after_s=10.0,
+    )
+    job.start(now=0.0)
+    assert not job.tick(now=5.0, env={})  # not due yet
+    assert job.tick(now=10.0, env={})
+    assert not job.tick(now=10.1, env={})  # the previous run is still going
+    job.stop()
+    assert marker.read_text() == "x"
+
+
+def test_the_ants_outbox_runs_only_when_ants_is_configured():
+    (job,) = [j for j in default_jobs({}) if j.name == "ants-outbox"]
+    job.start(now=0.0)
+    assert not job.tick(now=1e9, env={})
+    assert job.enabled({"GRU_ANTS_API_URL": "http://x", "GRU_ANTS_API_TOKEN": "t"})
