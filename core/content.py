@@ -303,7 +303,7 @@ _YAML_FR = (
     ("unexpected end of stream", "fin de fichier inattendue (guillemet non fermé ?)"),
     ("undefined alias", "alias « * » non défini"),
     ("duplicate anchor", "ancre « & » définie deux fois"),
-    ("single document", "un seul document est attendu (retirez les « --- » en trop)"),
+    ("another document", "un seul document est attendu (retirez les « --- » en trop)"),
     ("could not determine a constructor", "étiquette « ! » non autorisée"),
     ("unhashable key", "une liste ou un dictionnaire ne peut pas servir de clé"),
     ("unknown escape character", "caractère d'échappement « \\ » inconnu dans un texte entre guillemets"),
@@ -333,8 +333,14 @@ def shown_path(path: object) -> str:
     return str(path)
 
 
+MAX_SHOWN = 20  # problems listed in a message (a repeated mistake can make hundreds)
+
+
 def _error(error: Type[ContentError], heading: str, path: object, label: str, problems=(), end=""):
-    lines = [f"{heading} : {shown_path(path)} ({label}){end}"] + [f"  - {p}" for p in problems]
+    lines = [f"{heading} : {shown_path(path)} ({label}){end}"]
+    lines += [f"  - {problem}" for problem in problems[:MAX_SHOWN]]
+    if len(problems) > MAX_SHOWN:
+        lines.append(f"  - … et {len(problems) - MAX_SHOWN} autre(s) erreur(s) du même fichier")
     return error("\n".join(lines), path=path, label=label, problems=problems)
 
 
