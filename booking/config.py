@@ -9,17 +9,16 @@ openings and closures (booking.cli).
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, Iterable, List, Tuple
 
-import yaml
-from pydantic import BaseModel, Extra, ValidationError, root_validator, validator
+from pydantic import BaseModel, Extra, root_validator, validator
 
 from booking.models import SERVICES
+from core.content import content_path, load_content_file
 from core.territory import (
     Interval,
     TerritoryConfigError,
@@ -139,41 +138,38 @@ class BookingConfig(_Model):
         raise KeyError(site_id)
 
 
+BOOKING_LABEL = "rendez-vous cartes d'identité et passeports"
+BULKY_BOOKING_LABEL = "rendez-vous encombrants"
+
+
+class BookingConfigError(TerritoryConfigError):
+    """A booking file is missing or invalid; the message says where."""
+
+
 def booking_path() -> Path:
-    return Path(os.environ.get("GRU_BOOKING_FILE") or DEFAULT_BOOKING_FILE)
+    return content_path("GRU_BOOKING_FILE", DEFAULT_BOOKING_FILE)
 
 
 def bulky_booking_path() -> Path:
-    return Path(os.environ.get("GRU_BULKY_BOOKING_FILE") or DEFAULT_BULKY_BOOKING_FILE)
+    return content_path("GRU_BULKY_BOOKING_FILE", DEFAULT_BULKY_BOOKING_FILE)
+
+
+def _bulky_service(config: BookingConfig) -> Iterable[Tuple[tuple, str]]:
+    if config.service != "bulky_waste":
+        yield ("service",), "« service » doit valoir bulky_waste"
 
 
 def load_bulky_booking_config(path: Path | None = None) -> BookingConfig:
-    config = load_booking_config(path or bulky_booking_path())
-    if config.service != "bulky_waste":
-        raise TerritoryConfigError(f"{path or bulky_booking_path()} : « service » doit valoir bulky_waste")
-    return config
+    return _load_bulky(Path(path) if path else bulky_booking_path())
 
 
-def _format_error(exc: ValidationError, path: Path) -> str:
-    lines = [f"Fichier de rendez-vous invalide : {path}"]
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"] if part != "__root__") or "(racine)"
-        lines.append(f"  - {where} : {error['msg']}")
-    return "\n".join(lines)
+@lru_cache(maxsize=4)
+def _load_bulky(path: Path) -> BookingConfig:
+    return load_content_file(
+        path, BookingConfig, BULKY_BOOKING_LABEL, error=BookingConfigError, check=_bulky_service
+    )
 
 
 @lru_cache(maxsize=4)
 def load_booking_config(path: Path | None = None) -> BookingConfig:
-    path = path or booking_path()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise TerritoryConfigError(f"Fichier de rendez-vous introuvable : {path}") from exc
-    except yaml.YAMLError as exc:
-        raise TerritoryConfigError(f"Fichier de rendez-vous illisible (YAML) : {path}\n{exc}") from exc
-    if not isinstance(raw, dict):
-        raise TerritoryConfigError(f"Fichier de rendez-vous invalide : {path} (un dictionnaire est attendu)")
-    try:
-        return BookingConfig.parse_obj(raw)
-    except ValidationError as exc:
-        raise TerritoryConfigError(_format_error(exc, path)) from exc
+    return load_content_file(path or booking_path(), BookingConfig, BOOKING_LABEL, error=BookingConfigError)

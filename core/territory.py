@@ -7,7 +7,6 @@ surfacing as a wrong answer to a citizen.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -16,9 +15,9 @@ from pathlib import Path
 from typing import Dict, List
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, Extra, ValidationError, root_validator, validator
+from pydantic import BaseModel, Extra, root_validator, validator
 
+from core.content import ContentError, content_path, load_content_file
 from core.holidays import holiday_name
 from core.text import MONTHS_FR, WEEKDAYS, WEEKDAYS_FR, format_date_fr, format_time_fr  # noqa: F401
 
@@ -30,8 +29,9 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-class TerritoryConfigError(Exception):
-    """The territory file is missing or invalid; the message says where."""
+class TerritoryConfigError(ContentError):
+    """The territory file (or a content file depending on it) is missing or invalid; the
+    message says where."""
 
 
 @dataclass(frozen=True)
@@ -321,35 +321,17 @@ def describe_status_fr(territory: Territory, service_key: str, at: datetime | No
 
 # ---- loading -------------------------------------------------------------------------------
 
-
-def _format_error(exc: ValidationError, path: Path) -> str:
-    lines = [f"Configuration du territoire invalide ({path}) :"]
-    for error in exc.errors():
-        where = ".".join(str(p) for p in error["loc"] if p != "__root__") or "(racine)"
-        lines.append(f"  - {where} : {error['msg']}")
-    return "\n".join(lines)
+TERRITORY_LABEL = "territoire"
 
 
 def territory_path() -> Path:
-    return Path(os.environ.get("GRU_TERRITORY_FILE") or DEFAULT_TERRITORY_FILE)
+    return content_path("GRU_TERRITORY_FILE", DEFAULT_TERRITORY_FILE)
 
 
 @lru_cache(maxsize=8)
 def load_territory(path: Path | None = None) -> Territory:
     """Load and validate the territory file (cached per path)."""
-    path = Path(path) if path else territory_path()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise TerritoryConfigError(f"Fichier de territoire introuvable : {path}") from exc
-    except yaml.YAMLError as exc:
-        raise TerritoryConfigError(f"Fichier de territoire illisible ({path}) : {exc}") from exc
-    if not isinstance(raw, dict):
-        raise TerritoryConfigError(f"Fichier de territoire vide ou mal formé : {path}")
-    try:
-        return Territory.parse_obj(raw)
-    except ValidationError as exc:
-        raise TerritoryConfigError(_format_error(exc, path)) from exc
+    return load_content_file(path or territory_path(), Territory, TERRITORY_LABEL, error=TerritoryConfigError)
 
 
 def main() -> int:

@@ -8,15 +8,14 @@ adapter is created, with French messages naming the faulty field.
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date
 from pathlib import Path
 from typing import Dict, List
 
-import yaml
-from pydantic import BaseModel, Extra, ValidationError, root_validator, validator
+from pydantic import BaseModel, Extra, root_validator, validator
 
+from core.content import NOT_A_FILE, ContentError, content_path, load_content_file, parse_content
 from tracking.connector import (
     DECISIONS,
     KINDS,
@@ -35,20 +34,8 @@ DEFAULT_TRACKING_FILE = Path(__file__).resolve().parent.parent / "territory" / "
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
-_FRENCH_ERRORS = {
-    "value_error.missing": "champ obligatoire manquant",
-    "value_error.extra": "champ inconnu (vérifiez l'orthographe)",
-    "type_error.none.not_allowed": "une valeur est attendue",
-    "value_error.date": "date invalide (format attendu AAAA-MM-JJ, par exemple 2026-10-05)",
-    "type_error.date": "date invalide (format attendu AAAA-MM-JJ, par exemple 2026-10-05)",
-    "type_error.float": "un nombre est attendu",
-    "type_error.dict": "un dictionnaire (clé : valeur) est attendu",
-    "type_error.list": "une liste est attendue",
-    "type_error.str": "un texte est attendu",
-}
 
-
-class TrackingConfigError(Exception):
+class TrackingConfigError(ContentError):
     """The tracking file is missing or invalid; the message says where."""
 
 
@@ -192,43 +179,19 @@ class TrackingFile(_Model):
         return value
 
 
-class _Loader(yaml.SafeLoader):
-    """Keeps dates as text so that pydantic reports a wrong one with its field."""
+TRACKING_LABEL = "suivi des dossiers (démonstration)"
 
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+def tracking_path() -> Path:
+    return content_path("GRU_TRACKING_FILE", DEFAULT_TRACKING_FILE)
 
 
-def _format_error(exc: ValidationError, source: object) -> str:
-    lines = [f"Fichier de suivi des dossiers invalide : {source}"]
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"] if part != "__root__")
-        message = _FRENCH_ERRORS.get(error["type"], error["msg"])
-        lines.append(f"  - {where} : {message}" if where else f"  - {message}")
-    return "\n".join(lines)
-
-
-def parse_tracking_file(raw: object, source: object = "(dictionnaire)") -> TrackingFile:
-    if not isinstance(raw, dict):
-        raise TrackingConfigError(f"Fichier de suivi des dossiers vide ou mal formé : {source}")
-    try:
-        return TrackingFile.parse_obj(raw)
-    except ValidationError as exc:
-        raise TrackingConfigError(_format_error(exc, source)) from exc
+def parse_tracking_file(raw: object, source: object = NOT_A_FILE) -> TrackingFile:
+    return parse_content(raw, TrackingFile, TRACKING_LABEL, source, error=TrackingConfigError)
 
 
 def load_tracking_file(path: Path | str | None = None) -> TrackingFile:
-    path = Path(path or os.environ.get("GRU_TRACKING_FILE") or DEFAULT_TRACKING_FILE)
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # a SafeLoader
-    except FileNotFoundError as exc:
-        raise TrackingConfigError(f"Fichier de suivi des dossiers introuvable : {path}") from exc
-    except yaml.YAMLError as exc:
-        raise TrackingConfigError(f"Fichier de suivi des dossiers illisible (YAML) : {path}\n{exc}") from exc
-    return parse_tracking_file(raw, path)
+    return load_content_file(path or tracking_path(), TrackingFile, TRACKING_LABEL, error=TrackingConfigError)
 
 
 def to_status(item: TrackedFile) -> FileStatus:
@@ -251,7 +214,7 @@ class LocalTrackingAdapter:
     """TrackingConnector over the demo YAML file (loaded and validated once, at creation)."""
 
     def __init__(self, path: Path | str | None = None) -> None:
-        self.path = Path(path or os.environ.get("GRU_TRACKING_FILE") or DEFAULT_TRACKING_FILE)
+        self.path = Path(path or tracking_path())
         self._files: Dict[str, TrackedFile] = {f.reference: f for f in load_tracking_file(self.path).files}
 
     @property

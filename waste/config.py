@@ -8,7 +8,6 @@ citizen the wrong collection day. The calendar logic itself lives in `waste.cale
 
 from __future__ import annotations
 
-import os
 import re
 import string
 from datetime import date, timedelta
@@ -16,9 +15,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List
 
-import yaml
-from pydantic import BaseModel, Extra, PrivateAttr, ValidationError, root_validator, validator
+from pydantic import BaseModel, Extra, PrivateAttr, root_validator, validator
 
+from core.content import NOT_A_FILE, content_path, load_content_file, parse_content
 from core.territory import TerritoryConfigError
 from core.text import MONTHS_FR, WEEKDAYS, WEEKDAYS_FR
 
@@ -539,69 +538,22 @@ def _reference_errors(values: dict) -> List[str]:
 
 # ---- loading -------------------------------------------------------------------------------
 
-_FRENCH_ERRORS = {
-    "value_error.missing": "champ obligatoire manquant",
-    "value_error.extra": "champ inconnu (vérifiez l'orthographe)",
-    "type_error.none.not_allowed": "une valeur est attendue",
-    "type_error.integer": "un nombre entier est attendu",
-    "value_error.date": "date invalide (format attendu AAAA-MM-JJ, par exemple 2026-12-25)",
-    "type_error.date": "date invalide (format attendu AAAA-MM-JJ, par exemple 2026-12-25)",
-    "type_error.dict": "un dictionnaire (clé : valeur) est attendu",
-    "type_error.list": "une liste est attendue",
-    "type_error.bool": "true ou false est attendu",
-    "type_error.str": "un texte est attendu",
-}
+WASTE_LABEL = "collecte des déchets"
 
 
-class _Loader(yaml.SafeLoader):
-    """Keeps dates as text so that pydantic reports a wrong one with its field."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _format_error(exc: ValidationError, source: object) -> str:
-    lines = [f"Fichier des collectes de déchets invalide : {source}"]
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"] if part != "__root__")
-        message = _FRENCH_ERRORS.get(error["type"], error["msg"])
-        if where:
-            lines.append(f"  - {where} : {message}")
-        else:  # cross-reference errors already start with their path
-            lines.extend(f"  - {line}" for line in message.splitlines())
-    return "\n".join(lines)
-
-
-def parse_waste_config(raw: object, source: object = "(dictionnaire)") -> WasteConfig:
+def parse_waste_config(raw: object, source: object = NOT_A_FILE) -> WasteConfig:
     """Validate an already-read mapping (tests, tools); `source` names it in messages."""
-    if not isinstance(raw, dict):
-        raise WasteConfigError(
-            f"Fichier des collectes de déchets invalide : {source} (un dictionnaire est attendu)"
-        )
-    try:
-        return WasteConfig.parse_obj(raw)
-    except ValidationError as exc:
-        raise WasteConfigError(_format_error(exc, source)) from exc
+    return parse_content(raw, WasteConfig, WASTE_LABEL, source, error=WasteConfigError)
 
 
 def waste_path() -> Path:
-    return Path(os.environ.get("GRU_WASTE_FILE") or DEFAULT_WASTE_FILE)
+    return content_path("GRU_WASTE_FILE", DEFAULT_WASTE_FILE)
 
 
 @lru_cache(maxsize=4)
 def load_waste_config(path: Path | None = None) -> WasteConfig:
     """Load and validate the waste file (cached per path)."""
-    path = Path(path) if path else waste_path()
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # a SafeLoader
-    except FileNotFoundError as exc:
-        raise WasteConfigError(f"Fichier des collectes de déchets introuvable : {path}") from exc
-    except yaml.YAMLError as exc:
-        raise WasteConfigError(f"Fichier des collectes de déchets illisible (YAML) : {path}\n{exc}") from exc
-    return parse_waste_config(raw, path)
+    return load_content_file(path or waste_path(), WasteConfig, WASTE_LABEL, error=WasteConfigError)
 
 
 def main() -> int:

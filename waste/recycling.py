@@ -10,18 +10,17 @@ lists would make a message longer.
 from __future__ import annotations
 
 import math
-import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Literal, Tuple
+from typing import Dict, Iterator, List, Literal, Tuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, Extra, ValidationError, root_validator, validator
+from pydantic import BaseModel, Extra, root_validator, validator
 
+from core.content import content_path, load_content_file
 from core.holidays import holiday_name
 from core.territory import (
     WEEKDAYS,
@@ -651,63 +650,34 @@ def bulky_waste_fr(config: RecyclingConfig, booking: str | None = None) -> str:
 
 # ---- loading -------------------------------------------------------------------------------
 
-_PYDANTIC_FR = {
-    "value_error.missing": "champ obligatoire manquant",
-    "value_error.extra": "champ inconnu",
-    "type_error.none.not_allowed": "une valeur est nécessaire",
-    "type_error.str": "un texte est attendu",
-    "type_error.float": "un nombre est attendu",
-    "type_error.integer": "un nombre entier est attendu",
-    "type_error.bool": "true ou false est attendu",
-    "type_error.list": "une liste est attendue",
-    "type_error.dict": "un dictionnaire (clé : valeur) est attendu",
-    "value_error.date": "date invalide (format attendu AAAA-MM-JJ)",
-    "type_error.date": "date invalide (format attendu AAAA-MM-JJ)",
-}
+RECYCLING_LABEL = "déchetteries et encombrants"
 
 
-def _where(loc: tuple, raw: dict) -> str:
-    """("centers", 0, "phone") -> "centers.0 (pres_hauts).phone" (the id helps find the centre)."""
-    parts = [str(p) for p in loc if p != "__root__"]
-    centers = raw.get("centers")
-    if len(parts) > 1 and parts[0] == "centers" and isinstance(loc[1], int) and isinstance(centers, list):
-        center = centers[loc[1]] if loc[1] < len(centers) else None
-        if isinstance(center, dict) and center.get("id"):
-            parts[1] = f"{parts[1]} ({center['id']})"
-    return ".".join(parts) or "(racine)"
-
-
-def _format_error(exc: ValidationError, path: Path, raw: dict) -> str:
-    lines = [f"Fichier de la déchetterie invalide ({path}) :"]
-    for error in exc.errors():
-        where = _where(error["loc"], raw)
-        lines.append(f"  - {where} : {_PYDANTIC_FR.get(error['type'], error['msg'])}")
-    return "\n".join(lines)
-
-
-def _check_lengths(config: RecyclingConfig, path: Path) -> None:
-    """Refuse a file whose lists make a citizen message longer than MAX_MESSAGE."""
+def _too_long(config: RecyclingConfig) -> Iterator[Tuple[tuple, str]]:
+    """Lists that make a citizen message longer than MAX_MESSAGE."""
     texts = []
     for index, center in enumerate(config.centers):
-        where = f"centers.{index} ({center.id})"
-        texts.append((f"{where}.accepted / refused", materials_fr(center)))
-        texts.append((f"{where}.access", access_fr(center)))
+        where = ("centers", index)
+        texts.append((where + ("accepted",), "accepted et refused", materials_fr(center)))
+        texts.append((where + ("access",), "access", access_fr(center)))
         for season in ("summer", "winter"):
             start, _ = center.seasons.span(season)
             first_day = date(_REF_YEAR, start.month, start.day)
-            texts.append((f"{where}.seasons.{season}", week_hours_fr(center, first_day)))
-    texts.append(("bulky_waste", bulky_waste_fr(config)))
-    for where, text in texts:
+            texts.append((where + ("seasons", season), "horaires", week_hours_fr(center, first_day)))
+    texts.append((("bulky_waste",), "bulky_waste", bulky_waste_fr(config)))
+    for loc, what, text in texts:
         if len(text) > MAX_MESSAGE:
-            raise RecyclingConfigError(
-                f"Fichier de la déchetterie invalide ({path}) :\n  - {where} : texte trop long pour un "
-                f"message ({len(text)} caractères, {MAX_MESSAGE} au maximum) : raccourcissez les listes "
-                "ou les notes"
+            yield (
+                loc,
+                (
+                    f"texte trop long pour un message ({len(text)} caractères, {MAX_MESSAGE} au maximum) : "
+                    f"raccourcissez les listes ou les notes ({what})"
+                ),
             )
 
 
 def recycling_path() -> Path:
-    return Path(os.environ.get("GRU_RECYCLING_FILE") or DEFAULT_RECYCLING_FILE)
+    return content_path("GRU_RECYCLING_FILE", DEFAULT_RECYCLING_FILE)
 
 
 def load_recycling_config(path: Path | str | None = None) -> RecyclingConfig:
@@ -718,20 +688,9 @@ def load_recycling_config(path: Path | str | None = None) -> RecyclingConfig:
 
 @lru_cache(maxsize=8)
 def _load(path: Path) -> RecyclingConfig:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise RecyclingConfigError(f"Fichier de la déchetterie introuvable : {path}") from exc
-    except yaml.YAMLError as exc:
-        raise RecyclingConfigError(f"Fichier de la déchetterie illisible ({path}) : {exc}") from exc
-    if not isinstance(raw, dict):
-        raise RecyclingConfigError(f"Fichier de la déchetterie vide ou mal formé : {path}")
-    try:
-        config = RecyclingConfig.parse_obj(raw)
-    except ValidationError as exc:
-        raise RecyclingConfigError(_format_error(exc, path, raw)) from exc
-    _check_lengths(config, path)
-    return config
+    return load_content_file(
+        path, RecyclingConfig, RECYCLING_LABEL, error=RecyclingConfigError, check=_too_long
+    )
 
 
 def main() -> int:

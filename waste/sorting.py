@@ -19,7 +19,6 @@ question > the question's words all in the item's > partial overlap > whole-stri
 from __future__ import annotations
 
 import difflib
-import os
 import re
 import sys
 from dataclasses import dataclass
@@ -27,9 +26,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Dict, FrozenSet, List, Tuple
 
-import yaml
-from pydantic import BaseModel, Extra, PrivateAttr, ValidationError, root_validator, validator
+from pydantic import BaseModel, Extra, PrivateAttr, root_validator, validator
 
+from core.content import ContentError, content_path, load_content_file
 from core.text import fold
 
 DEFAULT_SORTING_FILE = Path(__file__).resolve().parent.parent / "territory" / "demo" / "sorting_guide.yml"
@@ -88,17 +87,8 @@ _IRREGULAR = {
     "chevaux": "cheval",
 }
 
-_PYDANTIC_FR = {
-    "field required": "champ obligatoire manquant",
-    "extra fields not permitted": "champ inconnu (vérifiez l'orthographe)",
-    "str type expected": "texte attendu",
-    "value is not a valid list": "liste attendue",
-    "value is not a valid dict": "dictionnaire attendu (clé : valeur)",
-    "none is not an allowed value": "valeur vide non autorisée",
-}
 
-
-class SortingGuideError(Exception):
+class SortingGuideError(ContentError):
     """The sorting guide file is missing, unreadable or invalid (French message)."""
 
 
@@ -303,35 +293,11 @@ class SortingGuide(_Model):
 
 # ---- loading -------------------------------------------------------------------------------
 
-
-def _where(loc: tuple, raw: dict) -> str:
-    parts = [p for p in loc if p != "__root__"]
-    if not parts:
-        return "(ensemble du fichier)"
-    if parts[0] == "items" and len(parts) > 1 and isinstance(parts[1], int):
-        number = parts[1]
-        try:
-            name = raw["items"][number].get("name")
-        except (KeyError, IndexError, TypeError, AttributeError):
-            name = None
-        label = f"article n° {number + 1}" + (f" « {name} »" if name else "")
-        rest = ".".join(str(p) for p in parts[2:])
-        return f"{label}, champ {rest}" if rest else label
-    return ".".join(str(p) for p in parts)
-
-
-def _format_error(exc: ValidationError, path: Path, raw: dict) -> str:
-    lines = [f"Guide du tri invalide ({path}) :"]
-    for error in exc.errors():
-        where = _where(tuple(error["loc"]), raw)
-        for message in str(error["msg"]).split("\n"):
-            message = _PYDANTIC_FR.get(message, message)
-            lines.append(f"  - {where} : {message}")
-    return "\n".join(lines)
+SORTING_LABEL = "guide du tri"
 
 
 def sorting_guide_path() -> Path:
-    return Path(os.environ.get("GRU_SORTING_FILE") or DEFAULT_SORTING_FILE)
+    return content_path("GRU_SORTING_FILE", DEFAULT_SORTING_FILE)
 
 
 def load_sorting_guide(path: str | Path | None = None) -> SortingGuide:
@@ -339,24 +305,14 @@ def load_sorting_guide(path: str | Path | None = None) -> SortingGuide:
     path = Path(path) if path else sorting_guide_path()
     try:
         stamp = path.stat().st_mtime_ns
-    except FileNotFoundError as exc:
-        raise SortingGuideError(f"Guide du tri introuvable : {path}") from exc
+    except OSError:
+        stamp = None  # load_content_file says the file is missing
     return _load(str(path), stamp)
 
 
 @lru_cache(maxsize=8)
-def _load(path_text: str, _stamp: int) -> SortingGuide:
-    path = Path(path_text)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SortingGuideError(f"Guide du tri illisible ({path}) : {exc}") from exc
-    if not isinstance(raw, dict):
-        raise SortingGuideError(f"Guide du tri vide ou mal formé : {path}")
-    try:
-        return SortingGuide.parse_obj(raw)
-    except ValidationError as exc:
-        raise SortingGuideError(_format_error(exc, path, raw)) from exc
+def _load(path_text: str, _stamp: int | None) -> SortingGuide:
+    return load_content_file(path_text, SortingGuide, SORTING_LABEL, error=SortingGuideError)
 
 
 # ---- matching ------------------------------------------------------------------------------

@@ -8,15 +8,14 @@ its address and hours are written once. The eligibility rules live in `welfare.e
 
 from __future__ import annotations
 
-import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Union
+from typing import Any, Callable, Dict, Iterator, List, Tuple, Union
 
-import yaml
-from pydantic import BaseModel, Extra, ValidationError, validator
+from pydantic import BaseModel, Extra, validator
 
+from core.content import NOT_A_FILE, content_path, load_content_file, parse_content
 from core.territory import Service, Territory, TerritoryConfigError, load_territory
 
 DEFAULT_WELFARE_FILE = Path(__file__).resolve().parent.parent / "territory" / "demo" / "welfare.yml"
@@ -179,53 +178,45 @@ class WelfareConfig(_Model):
         return self.offices.ccas  # resolved at load: never the from_territory marker
 
 
-def _format_error(exc: ValidationError, source: object) -> str:
-    lines = [f"Fichier des aides sociales invalide : {source}"]
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"] if part != "__root__") or "(racine)"
-        lines.append(f"  - {where} : {error['msg']}")
-    return "\n".join(lines)
+WELFARE_LABEL = "aides sociales"
+
+
+def _ccas_from(territory: Territory | None) -> Callable[[WelfareConfig], Iterator[Tuple[tuple, str]]]:
+    """A check that puts the territory's `ccas` service (default: the configured territory file)
+    in place of `ccas: from_territory`, or reports that the territory has none."""
+
+    def check(config: WelfareConfig) -> Iterator[Tuple[tuple, str]]:
+        if config.offices.ccas != FROM_TERRITORY:
+            return
+        services = (territory or load_territory()).services
+        if "ccas" in services:
+            config.offices.ccas = services["ccas"]
+        else:
+            yield ("offices", "ccas"), f"{FROM_TERRITORY}, mais le territoire n'a pas de service « ccas »"
+
+    return check
 
 
 def parse_welfare_config(
-    raw: object, source: object = "(dictionnaire)", territory: Territory | None = None
+    raw: object, source: object = NOT_A_FILE, territory: Territory | None = None
 ) -> WelfareConfig:
     """Validate an already-read mapping; `ccas: from_territory` takes `territory`'s ccas service
     (default: the configured territory file)."""
-    if not isinstance(raw, dict):
-        raise WelfareConfigError(
-            f"Fichier des aides sociales invalide : {source} (un dictionnaire est attendu)"
-        )
-    try:
-        config = WelfareConfig.parse_obj(raw)
-    except ValidationError as exc:
-        raise WelfareConfigError(_format_error(exc, source)) from exc
-    if config.offices.ccas == FROM_TERRITORY:
-        territory = territory or load_territory()
-        if "ccas" not in territory.services:
-            raise WelfareConfigError(
-                f"Fichier des aides sociales invalide : {source}\n"
-                f"  - offices.ccas : {FROM_TERRITORY}, mais le territoire n'a pas de service « ccas »"
-            )
-        config.offices.ccas = territory.services["ccas"]
-    return config
+    return parse_content(
+        raw, WelfareConfig, WELFARE_LABEL, source, error=WelfareConfigError, check=_ccas_from(territory)
+    )
 
 
 def welfare_path() -> Path:
-    return Path(os.environ.get("GRU_WELFARE_FILE") or DEFAULT_WELFARE_FILE)
+    return content_path("GRU_WELFARE_FILE", DEFAULT_WELFARE_FILE)
 
 
 @lru_cache(maxsize=4)
 def load_welfare_config(path: Path | None = None) -> WelfareConfig:
     """Load and validate the welfare file (cached per path)."""
-    path = Path(path) if path else welfare_path()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise WelfareConfigError(f"Fichier des aides sociales introuvable : {path}") from exc
-    except yaml.YAMLError as exc:
-        raise WelfareConfigError(f"Fichier des aides sociales illisible (YAML) : {path}\n{exc}") from exc
-    return parse_welfare_config(raw, path)
+    return load_content_file(
+        path or welfare_path(), WelfareConfig, WELFARE_LABEL, error=WelfareConfigError, check=_ccas_from(None)
+    )
 
 
 def main() -> int:

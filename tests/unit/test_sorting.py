@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -260,7 +261,8 @@ def test_unknown_stream(tmp_path):
     path = write_variant(tmp_path, lambda raw: raw["items"][0].update(stream="poubelle_bleue"))
     with pytest.raises(SortingGuideError) as exc:
         load_sorting_guide(path)
-    assert "Guide du tri invalide" in str(exc.value)
+    assert str(exc.value).startswith("Fichier invalide : ")
+    assert "(guide du tri)" in str(exc.value).splitlines()[0]
     assert "article « pot de yaourt » : flux « poubelle_bleue » inconnu" in str(exc.value)
 
 
@@ -283,10 +285,9 @@ def test_empty_advice(tmp_path):
     path = write_variant(tmp_path, lambda raw: raw["items"][2].update(advice="  "))
     with pytest.raises(SortingGuideError) as exc:
         load_sorting_guide(path)
-    assert (
-        "article n° 3 « bouteille de lait », champ advice : le conseil (advice) ne peut pas être vide"
-        in str(exc.value)
-    )
+    assert "items.2.advice (ligne " in str(
+        exc.value
+    ) and ") : le conseil (advice) ne peut pas être vide" in str(exc.value)
 
 
 def test_alias_made_only_of_ignored_words(tmp_path):
@@ -303,17 +304,19 @@ def test_missing_and_unknown_fields_in_french(tmp_path):
     with pytest.raises(SortingGuideError) as exc:
         load_sorting_guide(write_variant(tmp_path, change))
     message = str(exc.value)
-    assert "article n° 1 « pot de yaourt », champ stream : champ obligatoire manquant" in message
-    assert "article n° 2 « bouteille en plastique », champ conseil : champ inconnu" in message
+    assert re.search(r"items\.0\.stream \(ligne \d+\) : champ obligatoire manquant", message)
+    assert re.search(r"items\.1\.conseil \(ligne \d+\) : champ inconnu", message)
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(SortingGuideError, match="Guide du tri introuvable"):
+    with pytest.raises(SortingGuideError, match="Fichier introuvable : .*absent.yml \\(guide du tri\\)"):
         load_sorting_guide(tmp_path / "absent.yml")
 
 
 def test_unreadable_file(tmp_path):
     path = tmp_path / "broken.yml"
     path.write_text("items: [\n", encoding="utf-8")
-    with pytest.raises(SortingGuideError, match="Guide du tri illisible"):
+    with pytest.raises(
+        SortingGuideError, match="Fichier illisible \\(YAML\\) : .*broken.yml \\(guide du tri\\)"
+    ):
         load_sorting_guide(path)

@@ -131,14 +131,15 @@ def test_invalid_configuration_is_reported_clearly(tmp_path, changes, message):
     path = write_variant(tmp_path, **changes)
     with pytest.raises(TerritoryConfigError) as error:
         load_territory(path)
-    assert "Configuration du territoire invalide" in str(error.value)
+    assert str(error.value).startswith("Fichier invalide : ")
+    assert "(territoire)" in str(error.value).splitlines()[0]
     assert message in str(error.value)
 
 
 def test_missing_and_unreadable_files(tmp_path):
-    with pytest.raises(TerritoryConfigError, match="introuvable"):
+    with pytest.raises(TerritoryConfigError, match="Fichier introuvable : .*absent.yml \\(territoire\\)"):
         load_territory(tmp_path / "absent.yml")
     broken = tmp_path / "broken.yml"
     broken.write_text("name: [unclosed", encoding="utf-8")
-    with pytest.raises(TerritoryConfigError, match="illisible"):
+    with pytest.raises(TerritoryConfigError, match="Fichier illisible \\(YAML\\)"):
         load_territory(broken)

@@ -334,7 +334,7 @@ def test_minimal_file_is_valid():
 def test_invalid_files_are_reported_in_french(overrides, message):
     with pytest.raises(TrackingConfigError) as caught:
         parse_tracking_file(_file(**overrides))
-    assert "Fichier de suivi des dossiers invalide" in str(caught.value)
+    assert str(caught.value).startswith("Fichier invalide : (dictionnaire) (suivi des dossiers")
     assert message in str(caught.value)
 
 
@@ -365,7 +365,7 @@ def test_missing_and_unreadable_files(tmp_path: Path):
         LocalTrackingAdapter(broken)
     empty = tmp_path / "empty.yml"
     empty.write_text("", encoding="utf-8")
-    with pytest.raises(TrackingConfigError, match="vide ou mal formé"):
+    with pytest.raises(TrackingConfigError, match="Fichier vide ou mal formé : .*pas un fichier vide"):
         LocalTrackingAdapter(empty)
 
 

@@ -168,14 +168,19 @@ def test_env_var_selects_the_file(tmp_path, monkeypatch):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(WasteConfigError, match="introuvable"):
+    with pytest.raises(
+        WasteConfigError, match="Fichier introuvable : .*absent.yml \\(collecte des déchets\\)"
+    ):
         load_waste_config(tmp_path / "absent.yml")
 
 
 def test_unreadable_yaml(tmp_path):
     path = tmp_path / "waste.yml"
     path.write_text("streams: [unclosed\n", encoding="utf-8")
-    with pytest.raises(WasteConfigError, match="illisible"):
+    with pytest.raises(
+        WasteConfigError,
+        match="(?s)Fichier illisible \\(YAML\\) : .*ligne 2, colonne 1 : liste entre crochets non fermée",
+    ):
         load_waste_config(path)
 
 
@@ -185,7 +190,8 @@ def test_impossible_date_in_the_file_names_its_field(tmp_path):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(WasteConfigError) as caught:
         load_waste_config(path)
-    assert "holiday_rules.exceptions.0.date : date invalide" in str(caught.value)
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "date: 2026-02-30" in row)
+    assert f"holiday_rules.exceptions.0.date (ligne {line}) : date invalide" in str(caught.value)
 
 
 def test_not_a_mapping():
@@ -508,7 +514,7 @@ def _assert_invalid(raw: dict, field: str, message: str) -> None:
         parse_waste_config(copy.deepcopy(raw), Path("waste.yml"))
     text = str(caught.value)
     assert isinstance(caught.value, TerritoryConfigError)
-    assert text.startswith("Fichier des collectes de déchets invalide : waste.yml")
+    assert text.startswith("Fichier invalide : waste.yml (collecte des déchets)")
     # "  - <where> : <French message>": the field is named in <where>, not only in the message.
     lines = [line for line in text.splitlines()[1:] if message in line]
     assert any(field in line.removeprefix("  - ").split(" : ")[0] for line in lines), text

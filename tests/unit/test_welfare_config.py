@@ -174,7 +174,7 @@ def mutate(raw: dict, change) -> dict:
 )
 def test_invalid_fields_are_named_in_french(raw, territory, change, where, words):
     message = error_for(mutate(raw, change), territory)
-    assert message.startswith("Fichier des aides sociales invalide : welfare.yml")
+    assert message.startswith("Fichier invalide : welfare.yml (aides sociales)")
     assert f"  - {where} :" in message
     assert words in message
 
