@@ -14,11 +14,15 @@ from ops.render import ConfigError
 
 
 def main() -> int:
-    try:
-        territory = load_territory()
-    except TerritoryConfigError as exc:
-        print(exc, file=sys.stderr)
+    # Every content file is checked before anything starts: a mistake is reported in
+    # French (file, field, line) instead of a server that dies at start.
+    from actions import check_all_content, content_report  # imports stop on an invalid file too
+
+    results = check_all_content()
+    if any(result.error is not None for result in results):
+        print(content_report(results), file=sys.stderr)
         return 1
+    territory = load_territory()
     rasa_port = int(os.environ.get("RASA_PORT", "5005"))
     action_port = int(os.environ.get("ACTION_PORT", "5055"))
     cors = os.environ.get("GRU_CORS_ORIGINS", "*")
