@@ -212,8 +212,12 @@ class FormValidation(FormValidationAction):
     def _switch_target(self, tracker: Tracker, requested: str | None, events: List[EventType]) -> str | None:
         if not requested or not self._answering(tracker):
             return None
-        target = SWITCHES.get(intent_of(tracker))
-        if not target or target == self.form or confidence_of(tracker) < SWITCH_CONFIDENCE:
+        intent = intent_of(tracker)
+        target = SWITCHES.get(intent)
+        # The form's own intent is no other flow (« un canapé, des gravats » is bulky_waste).
+        if not target or target == self.form or intent == self.restart_intent:
+            return None
+        if confidence_of(tracker) < SWITCH_CONFIDENCE:
             return None
         filled = any(e.get("name") == requested and e.get("value") is not None for e in events)
         return None if filled else target
@@ -276,6 +280,10 @@ class FormDone(Action):
     restart_title: str = "Reprendre"
     slots: Tuple[str, ...] = ()  # every slot of the form, forgotten at the end
     stopped_response: str = "utter_form_stopped"
+
+    def name(self) -> str:
+        # rasa-sdk registers every Action subclass, this base class too: it needs a name.
+        return f"action_{self.form}_done"
 
     def forget(self) -> List[EventType]:
         return [SlotSet(name, None) for name in self.slots + FRAMEWORK_SLOTS]
