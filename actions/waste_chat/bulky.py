@@ -87,7 +87,8 @@ def is_bulky_key(key: str | None) -> bool:
 def asks_another_flow(tracker) -> bool:
     """The NLU is sure the message asks for another flow (the form then hands it over)."""
     intent = intent_of(tracker)
-    return intent in SWITCHES and intent != "bulky_waste" and confidence_of(tracker) >= SWITCH_CONFIDENCE
+    own = intent == BulkyForm.restart_intent
+    return intent in SWITCHES and not own and confidence_of(tracker) >= SWITCH_CONFIDENCE
 
 
 class ActionAskBulkySlot(Action):
@@ -122,10 +123,17 @@ class ActionAskBulkyConfirmed(Action):
         return []
 
 
-class ValidateBulkyForm(AddressQuestions, FormValidation):
+class BulkyForm:
+    """What the validation and the done action of bulky_form both name. « Reprendre » gives
+    the bulky-waste information again, whose « Réserver un enlèvement » resumes the form."""
+
     form = "bulky_form"
     topic = "waste"
     restart_intent = "bulky_waste"
+    slots = BULKY_SLOTS
+
+
+class ValidateBulkyForm(BulkyForm, AddressQuestions, FormValidation):
     working_slots = ("bulky_offered", "bulky_reference")
     extra_exits = {"cancel_appointment": "stopped"}
     name_slots = ("bulky_surname",)
@@ -230,11 +238,7 @@ class ValidateBulkyForm(AddressQuestions, FormValidation):
         return self.filled(bulky_confirmed=True, bulky_reference=appt.reference)
 
 
-class ActionBulkyDone(FormDone):
-    form = "bulky_form"
-    topic = "waste"
-    restart_intent = "bulky_waste"
-    slots = BULKY_SLOTS
+class ActionBulkyDone(BulkyForm, FormDone):
     stopped_response = "utter_bulky_stopped"
 
     def name(self) -> str:

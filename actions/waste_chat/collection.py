@@ -28,10 +28,16 @@ ADDRESS_SLOTS = ("waste_street", "waste_number", "waste_sector")
 WASTE_SLOTS = ADDRESS_SLOTS + ("waste_stream",)
 
 
-class ValidateWasteForm(AddressQuestions, FormValidation):
+class WasteForm:
+    """What the validation and the done action of waste_form both name."""
+
     form = "waste_form"
     topic = "waste"
     restart_intent = "waste_collection_day"
+    slots = WASTE_SLOTS
+
+
+class ValidateWasteForm(WasteForm, AddressQuestions, FormValidation):
     working_slots = ("waste_sector", "waste_stream")
     prefix = "waste"
     with_sector = True
@@ -82,14 +88,10 @@ class ValidateWasteForm(AddressQuestions, FormValidation):
         return self.read_number(dispatcher, tracker)
 
 
-class ActionWasteCollectionDays(FormDone):
+class ActionWasteCollectionDays(WasteForm, FormDone):
     """The end of waste_form: the next collection days of the address, the calendar file,
     and the question whether to remember the address."""
 
-    form = "waste_form"
-    topic = "waste"
-    restart_intent = "waste_collection_day"
-    slots = WASTE_SLOTS
     stopped_response = "utter_waste_stopped"
 
     def name(self) -> str:

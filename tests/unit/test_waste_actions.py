@@ -10,39 +10,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.waste_chat import bulky, collection, privacy, recycling, sorting
 from booking import memory
 from booking.seed import prepare_database
 from channels.calendar import calendar_file
+from tests.unit.test_booking_actions import message, tracker
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = yaml.safe_load((ROOT / "domain" / "waste.yml").read_text(encoding="utf-8"))
 FORMS = {"forms": DOMAIN["forms"]}
-
-
-def message(intent="inform", text="", entities=(), confidence=0.95):
-    return {
-        "intent": {"name": intent, "confidence": confidence},
-        "entities": [{"entity": e, "value": v} for e, v in entities],
-        "text": text,
-    }
-
-
-def tracker(latest, slots=None, loop="waste_form", channel="rest"):
-    events = [{"event": "user", "text": latest["text"], "parse_data": latest, "input_channel": channel}]
-    return Tracker(
-        sender_id="citizen-1",
-        slots=dict(slots or {}),
-        latest_message=latest,
-        events=events,
-        paused=False,
-        followup_action=None,
-        active_loop={"name": loop} if loop else {},
-        latest_action_name="action_listen",
-    )
 
 
 @pytest.fixture
@@ -137,7 +115,7 @@ async def test_three_unusable_addresses_end_the_form_with_the_way_out(db):
     form = collection.ValidateWasteForm()
     slots = {"requested_slot": "waste_street", "form_failures": 2}
     dispatcher = CollectingDispatcher()
-    events = await form.run(dispatcher, tracker(message(text="azertyuiop"), slots), FORMS)
+    events = await form.run(dispatcher, tracker(message(text="azertyuiop"), slots, loop="waste_form"), FORMS)
     assert slot_events(events)["form_outcome"] == "failed" and slot_events(events)["requested_slot"] is None
     done = CollectingDispatcher()
     after = {"form_outcome": "failed", "form_failures": 3}
@@ -152,7 +130,9 @@ async def test_three_unusable_addresses_end_the_form_with_the_way_out(db):
 async def test_stop_in_the_middle_says_the_waste_stop(db):
     form = collection.ValidateWasteForm()
     events = await form.run(
-        CollectingDispatcher(), tracker(message("stop", "stop"), {"requested_slot": "waste_street"}), FORMS
+        CollectingDispatcher(),
+        tracker(message("stop", "stop"), {"requested_slot": "waste_street"}, loop="waste_form"),
+        FORMS,
     )
     assert slot_events(events)["form_outcome"] == "stopped"
     dispatcher = CollectingDispatcher()
@@ -246,7 +226,7 @@ async def test_refused_bulky_items_are_explained_from_the_content_file():
 async def test_a_refused_item_with_the_bulky_intent_does_not_leave_the_form():
     form = bulky.ValidateBulkyForm()
     slots = {"requested_slot": "bulky_items"}
-    latest = message("bulky_waste", "des gravats et un canapé", confidence=0.97)
+    latest = message("bulky_waste", "des gravats et un canapé")
     events = await form.run(CollectingDispatcher(), tracker(latest, slots, loop="bulky_form"), FORMS)
     assert "form_outcome" not in slot_events(events) and slot_events(events)["form_failures"] == 1
 
@@ -254,7 +234,7 @@ async def test_a_refused_item_with_the_bulky_intent_does_not_leave_the_form():
 async def test_another_flow_asked_for_ends_the_form_as_switched():
     form = bulky.ValidateBulkyForm()
     slots = {"requested_slot": "bulky_items"}
-    latest = message("waste_collection_day", "et les jours de collecte ?", confidence=0.97)
+    latest = message("waste_collection_day", "et les jours de collecte ?")
     events = await form.run(CollectingDispatcher(), tracker(latest, slots, loop="bulky_form"), FORMS)
     assert slot_events(events)["form_outcome"] == "switched"
 
