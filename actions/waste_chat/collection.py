@@ -169,5 +169,7 @@ class ActionAddressNotKept(Action):
         return "action_address_not_kept"
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
-        dispatcher.utter_message(response="utter_address_not_kept")
+        # No address: the form ended without an answer (stopped, switched), no consent was asked.
+        kept = tracker.get_slot("waste_street")
+        dispatcher.utter_message(response="utter_address_not_kept" if kept else "utter_deny_ack")
         return []

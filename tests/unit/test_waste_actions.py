@@ -45,7 +45,10 @@ def test_every_response_the_actions_use_is_in_the_domain():
     used = set()
     for path in (ROOT / "actions" / "waste_chat").glob("*.py"):
         used |= set(re.findall(r"\"(utter_[a-z_]+)\"", path.read_text(encoding="utf-8")))
-    assert used and used <= set(DOMAIN["responses"]), used - set(DOMAIN["responses"])
+    responses = set()
+    for path in (ROOT / "domain").glob("*.yml"):
+        responses |= set(yaml.safe_load(path.read_text(encoding="utf-8")).get("responses") or {})
+    assert used and used <= responses, used - responses
 
 
 # ---- collection days -----------------------------------------------------------------------------
@@ -201,6 +204,12 @@ async def test_nothing_to_remember_without_an_address(db):
     dispatcher = CollectingDispatcher()
     await collection.ActionRememberAddress().run(dispatcher, tracker(message(), {}, loop=None), {})
     assert dispatcher.messages[0]["response"] == "utter_no_address_to_remember"
+    dispatcher = CollectingDispatcher()
+    await collection.ActionAddressNotKept().run(dispatcher, tracker(message("deny"), {}, loop=None), {})
+    assert dispatcher.messages[0]["response"] == "utter_deny_ack"
+    street = {"waste_street": "Rue Pasteur"}
+    await collection.ActionAddressNotKept().run(dispatcher, tracker(message("deny"), street, loop=None), {})
+    assert dispatcher.messages[1]["response"] == "utter_address_not_kept"
 
 
 # ---- bulky waste ---------------------------------------------------------------------------------
