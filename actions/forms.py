@@ -179,9 +179,13 @@ class FormValidation(FormValidationAction):
             return [SlotSet(OUTCOME_SLOT, "blocked"), SlotSet("requested_slot", None)]
 
     def _answering(self, tracker: Tracker) -> bool:
-        """True when the latest message answers this active form (not its activation)."""
+        """True when the latest message answers this active form (not its activation).
+
+        Rasa runs the validation on a copy of the tracker ending with the form's own
+        ActionExecuted (rasa.core.actions.forms.FormAction._temporary_tracker), so the latest
+        action is the form, not action_listen; at activation the loop is not active yet."""
         active = (tracker.active_loop or {}).get("name")
-        return active == self.form and tracker.latest_action_name == "action_listen"
+        return active == self.form and tracker.latest_action_name in ("action_listen", self.form)
 
     async def _run(self, dispatcher, tracker, domain) -> List[EventType]:
         requested = tracker.get_slot("requested_slot")

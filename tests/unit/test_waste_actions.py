@@ -130,6 +130,14 @@ async def test_three_unusable_addresses_end_the_form_with_the_way_out(db):
     assert done.messages[0]["buttons"][0]["payload"] == "/waste_collection_day"
 
 
+async def test_stop_is_read_on_the_tracker_rasa_sends_to_the_validation(db):
+    """Rasa validates on a copy of the tracker that ends with the form's own action."""
+    latest = tracker(message("stop", "stop"), {"requested_slot": "waste_street"}, loop="waste_form")
+    latest.latest_action_name = "waste_form"
+    events = await collection.ValidateWasteForm().run(CollectingDispatcher(), latest, FORMS)
+    assert slot_events(events)["form_outcome"] == "stopped"
+
+
 async def test_stop_in_the_middle_says_the_waste_stop(db):
     form = collection.ValidateWasteForm()
     events = await form.run(
