@@ -82,6 +82,26 @@ def test_five_nonsense_addresses_end_the_form_after_the_third_with_the_way_out(s
     assert "Au 14 Rue Pasteur" in chat.text and A_DATE.search(chat.text), chat.text
 
 
+def test_a_question_in_the_middle_then_another_flow(stack):
+    chat = Chat(stack)
+    chat.say("quand passe le camion poubelle ?")
+    chat.say("vous êtes un robot ?")
+    assert "Quelle est votre adresse" in chat.text, chat.text  # answered, then asked again
+    chat.say("en fait je voudrais un rendez-vous pour une carte d'identité")
+    assert "je laisse cette démarche de côté" in chat.text, chat.text
+    assert "Quelle est votre adresse" not in chat.text, chat.text
+
+
+def test_bulky_form_hand_off_in_the_middle(stack):
+    chat = Chat(stack)
+    chat.say("je veux me débarrasser d'un vieux matelas")
+    chat.click("Réserver un enlèvement")
+    chat.say("3 rue du Moulin")
+    assert "Quels objets" in chat.text, chat.text
+    chat.say("je voudrais parler à un agent")
+    assert "rien n'a été enregistré" in chat.text and "Quels objets" not in chat.text, chat.text
+
+
 def test_bulky_waste_pick_up_is_booked(stack, app_db):
     chat = Chat(stack)
     chat.say("comment me débarrasser d'un vieux canapé ?")
