@@ -130,12 +130,11 @@ class BulkyForm:
     form = "bulky_form"
     topic = "waste"
     restart_intent = "bulky_waste"
-    slots = BULKY_SLOTS
 
 
 class ValidateBulkyForm(BulkyForm, AddressQuestions, FormValidation):
+    extra_exits = {"cancel_appointment": "stopped"}  # « annuler » while booking a pick-up
     working_slots = ("bulky_offered", "bulky_reference")
-    extra_exits = {"cancel_appointment": "stopped"}
     name_slots = ("bulky_surname",)
     prefix = "bulky"
     with_sector = False  # the number is always asked: the team stops at a door
@@ -239,6 +238,7 @@ class ValidateBulkyForm(BulkyForm, AddressQuestions, FormValidation):
 
 
 class ActionBulkyDone(BulkyForm, FormDone):
+    slots = BULKY_SLOTS
     stopped_response = "utter_bulky_stopped"
 
     def name(self) -> str:

@@ -34,7 +34,6 @@ class WasteForm:
     form = "waste_form"
     topic = "waste"
     restart_intent = "waste_collection_day"
-    slots = WASTE_SLOTS
 
 
 class ValidateWasteForm(WasteForm, AddressQuestions, FormValidation):
@@ -92,6 +91,7 @@ class ActionWasteCollectionDays(WasteForm, FormDone):
     """The end of waste_form: the next collection days of the address, the calendar file,
     and the question whether to remember the address."""
 
+    slots = WASTE_SLOTS
     stopped_response = "utter_waste_stopped"
 
     def name(self) -> str:
