@@ -185,9 +185,13 @@ class FormValidation(FormValidationAction):
             return [SlotSet(OUTCOME_SLOT, "blocked"), SlotSet("requested_slot", None)]
 
     def _answering(self, tracker: Tracker) -> bool:
-        """True when the latest message answers this active form (not its activation)."""
+        """True when the latest message answers this active form (not its activation).
+
+        Rasa runs the validation on a copy of the tracker ending with the form's own
+        ActionExecuted (rasa.core.actions.forms.FormAction._temporary_tracker), so the latest
+        action is the form, not action_listen; at activation the loop is not active yet."""
         active = (tracker.active_loop or {}).get("name")
-        return active == self.form and tracker.latest_action_name == "action_listen"
+        return active == self.form and tracker.latest_action_name in ("action_listen", self.form)
 
     async def _run(self, dispatcher, tracker, domain) -> List[EventType]:
         requested = tracker.get_slot("requested_slot")
@@ -218,8 +222,12 @@ class FormValidation(FormValidationAction):
     def _switch_target(self, tracker: Tracker, requested: str | None, events: List[EventType]) -> str | None:
         if not requested or not self._answering(tracker):
             return None
-        target = SWITCHES.get(intent_of(tracker))
-        if not target or target == self.form or confidence_of(tracker) < SWITCH_CONFIDENCE:
+        intent = intent_of(tracker)
+        target = SWITCHES.get(intent)
+        # The form's own intent is no other flow (« un canapé, des gravats » is bulky_waste).
+        if not target or target == self.form or intent == self.restart_intent:
+            return None
+        if confidence_of(tracker) < SWITCH_CONFIDENCE:
             return None
         filled = any(e.get("name") == requested and e.get("value") is not None for e in events)
         return None if filled else target

@@ -29,6 +29,7 @@ from sqlalchemy import func, select, update
 from booking import engine
 from booking.ants import AntsClient, AntsError, AntsRejected, AntsSettings
 from booking.models import AntsOutbox, Appointment
+from core import clock
 from core.db import session_scope
 
 logger = logging.getLogger(__name__)
@@ -66,10 +67,10 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def _local(now: datetime | None) -> datetime:
-    """Naive Paris wall-clock time to the second (the database's convention)."""
-    now = now or datetime.now(engine.TZ)
+    """Naive wall-clock time of the territory to the second (the database's convention)."""
+    now = now or clock.now()
     if now.tzinfo is not None:
-        now = now.astimezone(engine.TZ).replace(tzinfo=None)
+        now = now.astimezone(clock.territory_tz()).replace(tzinfo=None)
     return now.replace(microsecond=0)
 
 
@@ -114,7 +115,11 @@ def _enqueue(
 ) -> list[_Row]:
     """One row per application id, claimed for the immediate try. A withdrawal drops the same
     appointment's declarations still waiting; an identical row still waiting is not doubled."""
-    start = appt.start if appt.start.tzinfo is None else appt.start.astimezone(engine.TZ).replace(tzinfo=None)
+    start = (
+        appt.start
+        if appt.start.tzinfo is None
+        else appt.start.astimezone(clock.territory_tz()).replace(tzinfo=None)
+    )
     rows: list[AntsOutbox] = []
     with session_scope(url, write=True) as session:
         for application_id in dict.fromkeys(appt.application_ids):

@@ -64,6 +64,44 @@ def test_unknown_or_nonsense_address_gets_a_clear_answer(stack):
     assert "j'arrête" in chat.text.lower()
 
 
+def test_five_nonsense_addresses_end_the_form_after_the_third_with_the_way_out(stack):
+    chat = Chat(stack)
+    chat.say("quel jour passent les poubelles ?")
+    assert "Quelle est votre adresse" in chat.text, chat.text
+    for nonsense in ("azertyuiop", "qsdfghjklm", "wxcvbnpoiu"):
+        chat.say(nonsense)
+    assert "01 99 00 10 70" in chat.text, chat.text
+    assert {"Reprendre", "Parler à un agent"} <= set(chat.buttons), chat.replies
+    restart = chat.buttons["Reprendre"]
+    for nonsense in ("mlkjhgfdsq", "ytreza"):  # the question is not asked a fourth time
+        chat.say(nonsense)
+        assert "Quelle est votre adresse" not in chat.text, chat.text
+    chat.say(restart)
+    assert "Quelle est votre adresse" in chat.text, chat.text
+    chat.say("14 rue Pasteur")
+    assert "Au 14 Rue Pasteur" in chat.text and A_DATE.search(chat.text), chat.text
+
+
+def test_a_question_in_the_middle_then_another_flow(stack):
+    chat = Chat(stack)
+    chat.say("quand passe le camion poubelle ?")
+    chat.say("vous êtes un robot ?")
+    assert "Quelle est votre adresse" in chat.text, chat.text  # answered, then asked again
+    chat.say("en fait je voudrais un rendez-vous pour une carte d'identité")
+    assert "je laisse cette démarche de côté" in chat.text, chat.text
+    assert "Quelle est votre adresse" not in chat.text, chat.text
+
+
+def test_bulky_form_hand_off_in_the_middle(stack):
+    chat = Chat(stack)
+    chat.say("je veux me débarrasser d'un vieux matelas")
+    chat.click("Réserver un enlèvement")
+    chat.say("3 rue du Moulin")
+    assert "Quels objets" in chat.text, chat.text
+    chat.say("je voudrais parler à un agent")
+    assert "rien n'a été enregistré" in chat.text and "Quels objets" not in chat.text, chat.text
+
+
 def test_bulky_waste_pick_up_is_booked(stack, app_db):
     chat = Chat(stack)
     chat.say("comment me débarrasser d'un vieux canapé ?")
@@ -73,7 +111,7 @@ def test_bulky_waste_pick_up_is_booked(stack, app_db):
     chat.say("3 r. du moulin")
     assert "Quels objets" in chat.text, chat.text
     chat.say("des gravats et un canapé")
-    assert "déchetterie" in chat.text
+    assert "gravats" in chat.text and "déchetterie" in chat.text, chat.text
     chat.say("un canapé et un matelas")
     assert "Quel matin" in chat.text, chat.text
     chat.first_slot()

@@ -418,7 +418,8 @@ def test_bulky_waste(config):
     text = bulky_waste_fr(config)
     assert text.startswith("Les encombrants sont collectés gratuitement devant chez vous, sur rendez-vous.")
     assert "Objets acceptés : mobilier (" in text and "literie" in text and "gros électroménager" in text
-    assert "Objets refusés : gravats, déchets verts, pneus, produits toxiques" in text
+    refused = "gravats (béton, ciment, terre), déchets verts (branches, tontes), pneus, produits toxiques ("
+    assert "Objets refusés : " + refused in text
     assert "• 3 m³ et 10 objets maximum par passage, 2 passages par an et par foyer." in text
     assert "la veille au soir" in text
     assert "ressourcerie" in text and "Emmaüs" in text and "déchetterie des Près-Hauts" in text
