@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from abc import ABC, abstractmethod
 from typing import Any, Awaitable, Callable, Dict, List, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -265,7 +266,7 @@ class FormValidation(FormValidationAction):
 # ---- the end of a form -------------------------------------------------------------------------
 
 
-class FormDone(Action):
+class FormDone(Action, ABC):
     """Base of every form's done action (run by the form's submit rule). It says why the form
     ended — stopped, hand-off, three failures, another flow — or calls `completed` when every
     answer is in, then forgets the form's answers."""
@@ -311,6 +312,7 @@ class FormDone(Action):
         events = await self.completed(dispatcher, tracker, domain)
         return events + [SlotSet(name, None) for name in FRAMEWORK_SLOTS]
 
+    @abstractmethod  # abstract: the action server registers the subclasses only
     async def completed(self, dispatcher, tracker, domain) -> List[EventType]:
         """Every answer is in: do the thing, say so, and return the events (usually
         `self.forget()`; a flow that offers a follow-up may keep some answers)."""
