@@ -270,3 +270,32 @@ async def test_a_call_for_help_gets_the_emergency_lines_even_when_not_understood
     latest["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.5}]
     await conversation.ActionHandleFallback().run(dispatcher, tracker(latest, loop=None), {})
     assert "3114" in rendered(dispatcher.messages)[0]["text"]
+
+
+WELFARE_DOMAIN = {"forms": {"welfare_form": {"required_slots": FIELDS}}, "slots": {}}
+
+
+async def validate(latest, slots=None):
+    dispatcher = CollectingDispatcher()
+    events = await welfare.ValidateWelfareForm().run(dispatcher, tracker(latest, slots), WELFARE_DOMAIN)
+    return {e["name"]: e["value"] for e in events}, dispatcher
+
+
+async def test_the_form_asks_only_the_first_missing_question():
+    latest = message("welfare_guidance", "je veux l'APA pour mon père", [("aid_type", "apa")])
+    slots, _ = await validate(latest)
+    assert slots["welfare_for_whom"] == "parent" and slots["welfare_aid"] == "apa"
+    assert slots["requested_slot"] == "welfare_age"
+
+
+async def test_stop_in_the_form_ends_it():
+    slots, dispatcher = await validate(message("stop", "stop"), {"requested_slot": "welfare_age"})
+    assert slots == {OUTCOME_SLOT: "stopped", "requested_slot": None} and not dispatcher.messages
+
+
+async def test_a_question_in_the_form_is_answered_then_asked_again():
+    slots, dispatcher = await validate(
+        message("help", "que savez-vous faire ?"), {"requested_slot": "welfare_age"}
+    )
+    assert slots["requested_slot"] == "welfare_age"
+    assert [m["response"] for m in dispatcher.messages] == ["utter_help"]
