@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Action
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
-from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import intent_of
 from actions.context import TERRITORY, latest_entity, pseudonym
@@ -70,9 +69,7 @@ class ActionSessionStart(Action):
     def name(self) -> str:
         return "action_session_start"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[EventType]:
+    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         events: List[EventType] = [SessionStarted()]
         events += [
             SlotSet(key, value)
@@ -90,9 +87,7 @@ class ActionHandleFallback(Action):
     def name(self) -> str:
         return "action_handle_fallback"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[EventType]:
+    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         # A message the NLU did not understand may still be a call for help.
         warn_if_danger(dispatcher, tracker)
         ranking = tracker.latest_message.get("intent_ranking") or []
@@ -111,9 +106,7 @@ class ActionHumanHandoff(Action):
     def name(self) -> str:
         return "action_human_handoff"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[EventType]:
+    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         service_key = TERRITORY.service_for(
             key=latest_entity(tracker, "service"), topic=recent_topic(tracker.events)
         )
@@ -128,9 +121,7 @@ class ActionOpeningHours(Action):
     def name(self) -> str:
         return "action_opening_hours"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[EventType]:
+    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         service_key = TERRITORY.service_for(key=latest_entity(tracker, "service"))
         now = TERRITORY.now()
         dispatcher.utter_message(
@@ -152,9 +143,7 @@ class ActionTopicContact(Action):
     def name(self) -> str:
         return "action_topic_contact"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
-    ) -> List[EventType]:
+    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         intent = intent_of(tracker)
         if intent not in TOPIC_SUBJECTS:
             dispatcher.utter_message(response="utter_help")

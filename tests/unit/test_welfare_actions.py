@@ -61,16 +61,10 @@ def message(intent="inform", text="", entities=(), confidence=0.95):
 
 
 def tracker(latest, slots=None, loop="welfare_form", sender="citizen-1"):
-    events = [{"event": "user", "text": latest["text"], "parse_data": latest, "input_channel": "rest"}]
-    return Tracker(
-        sender_id=sender,
-        slots=dict(slots or {}),
-        latest_message=latest,
-        events=events,
-        paused=False,
-        followup_action=None,
-        active_loop={"name": loop} if loop else {},
-        latest_action_name="action_listen",
+    user = {"event": "user", "text": latest["text"], "parse_data": latest, "input_channel": "rest"}
+    state = {"sender_id": sender, "slots": dict(slots or {}), "latest_message": latest, "events": [user]}
+    return Tracker.from_dict(
+        {**state, "active_loop": {"name": loop} if loop else {}, "latest_action_name": "action_listen"}
     )
 
 
