@@ -180,9 +180,16 @@ class FormValidation(FormValidationAction):
             return [SlotSet(OUTCOME_SLOT, "blocked"), SlotSet("requested_slot", None)]
 
     def _answering(self, tracker: Tracker) -> bool:
-        """True when the latest message answers this active form (not its activation)."""
+        """True when the latest message answers this active form. Rasa validates on a copy of
+        the tracker that ends with the form's own action event (and the slot candidates):
+        the action before that one must be action_listen."""
         active = (tracker.active_loop or {}).get("name")
-        return active == self.form and tracker.latest_action_name == "action_listen"
+        if active != self.form:
+            return False
+        if tracker.latest_action_name == "action_listen":
+            return True
+        actions = [e.get("name") for e in reversed(tracker.events) if e.get("event") == "action"]
+        return actions[:2] == [self.form, "action_listen"]
 
     async def _run(self, dispatcher, tracker, domain) -> List[EventType]:
         requested = tracker.get_slot("requested_slot")
