@@ -293,3 +293,25 @@ async def test_a_question_in_the_form_is_answered_then_asked_again():
     )
     assert slots["requested_slot"] == "welfare_age"
     assert [m["response"] for m in dispatcher.messages] == ["utter_help"]
+
+
+async def test_stop_is_read_on_the_tracker_rasa_sends_to_the_validation():
+    """Rasa validates on a copy of the tracker that ends with the form's own action event."""
+    latest = message("stop", "stop")
+    events = [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "stop", "parse_data": latest},
+        {"event": "slot", "name": "requested_slot", "value": "welfare_age"},
+        {"event": "action", "name": "welfare_form"},
+    ]
+    state = {"sender_id": "citizen-1", "slots": {"requested_slot": "welfare_age"}, "latest_message": latest}
+    rasa_copy = Tracker.from_dict(
+        {
+            **state,
+            "events": events,
+            "active_loop": {"name": "welfare_form"},
+            "latest_action_name": "welfare_form",
+        }
+    )
+    found = await welfare.ValidateWelfareForm().run(CollectingDispatcher(), rasa_copy, WELFARE_DOMAIN)
+    assert {e["name"]: e["value"] for e in found} == {OUTCOME_SLOT: "stopped", "requested_slot": None}
