@@ -88,3 +88,16 @@ def test_stop_in_the_triage_keeps_nothing(stack):
     assert "Je n'ai rien gardé" in chat.text, chat.text
     chat.say("j'ai besoin d'une aide sociale")
     assert "Quelle situation" in chat.text, chat.text  # the mother's autonomy is forgotten
+
+
+def test_a_question_a_human_and_another_flow_in_the_middle(stack):
+    chat = Chat(stack)
+    chat.say("ma mère ne peut plus vivre seule, quelles aides existent ?")
+    chat.say("que savez-vous faire ?")
+    assert "Je peux vous aider" in chat.text and "Quel âge" in chat.text, chat.text  # then the same question
+    chat.say("je voudrais parler à un agent")
+    assert "01 99 00 10 20" in chat.text and "Quel âge" not in chat.text, chat.text  # the CCAS
+    chat.say("où en est ma demande DEM-2026-004217")
+    assert "e-mail ou le nom de famille" in chat.text, chat.text
+    chat.say("en fait j'ai besoin d'une aide sociale pour ma mère, elle ne peut plus vivre seule")
+    assert "je laisse cette démarche de côté" in chat.text and "Quel âge" in chat.text, chat.text
