@@ -185,13 +185,16 @@ class FormValidation(FormValidationAction):
             return [SlotSet(OUTCOME_SLOT, "blocked"), SlotSet("requested_slot", None)]
 
     def _answering(self, tracker: Tracker) -> bool:
-        """True when the latest message answers this active form (not its activation).
-
-        Rasa runs the validation on a copy of the tracker ending with the form's own
-        ActionExecuted (rasa.core.actions.forms.FormAction._temporary_tracker), so the latest
-        action is the form, not action_listen; at activation the loop is not active yet."""
+        """True when the latest message answers this active form. Rasa validates on a copy of
+        the tracker that ends with the form's own action event (and the slot candidates):
+        the action before that one must be action_listen."""
         active = (tracker.active_loop or {}).get("name")
-        return active == self.form and tracker.latest_action_name in ("action_listen", self.form)
+        if active != self.form:
+            return False
+        if tracker.latest_action_name == "action_listen":
+            return True
+        actions = [e.get("name") for e in reversed(tracker.events) if e.get("event") == "action"]
+        return actions[:2] == [self.form, "action_listen"]
 
     async def _run(self, dispatcher, tracker, domain) -> List[EventType]:
         requested = tracker.get_slot("requested_slot")
@@ -332,7 +335,7 @@ class FormDone(Action, ABC):
         events = await self.completed(dispatcher, tracker, domain)
         return events + [SlotSet(name, None) for name in FRAMEWORK_SLOTS]
 
-    @abstractmethod
+    @abstractmethod  # abstract: the action server registers the subclasses only
     async def completed(self, dispatcher, tracker, domain) -> List[EventType]:
         """Every answer is in: do the thing, say so, and return the events (usually
         `self.forget()`; a flow that offers a follow-up may keep some answers)."""

@@ -1,14 +1,16 @@
-"""French texts built from the territory configuration (plain Python, no Rasa).
-
-Actions call these and only pass the result to the dispatcher, so the wording is
-unit-tested without a tracker.
+"""The values the core conversation's responses (domain/core.yml) are filled with, taken
+from the territory file: a service's contact, its week of opening hours, its coming
+closures, the topics a message may be about. The sentences are in the domain; these
+functions only pick and format values, so they are unit-tested without a tracker.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Dict, List, Sequence, Tuple
 
+from actions.common import Button, button
 from core.territory import (
     Territory,
     describe_status_fr,
@@ -17,9 +19,7 @@ from core.territory import (
     format_week_fr,
 )
 
-Button = Dict[str, str]
-
-# Short French labels of the intents a citizen may be offered as a choice.
+# Short French labels of the intents a citizen may be offered as a choice (button titles).
 INTENT_LABELS: Dict[str, str] = {
     "book_appointment": "Prendre rendez-vous (CNI / passeport)",
     "cancel_appointment": "Annuler un rendez-vous",
@@ -43,6 +43,8 @@ INTENT_LABELS: Dict[str, str] = {
     "help": "Voir ce que je sais faire",
 }
 
+OTHER_TOPIC = "Autre chose"  # the last button of the suggestions
+
 # Which territory topic (and so which service) answers each intent.
 INTENT_TOPICS: Dict[str, str] = {
     "book_appointment": "appointments",
@@ -64,8 +66,8 @@ INTENT_TOPICS: Dict[str, str] = {
     "delete_my_data": "personal_data",
 }
 
-# What the citizen is told when a procedure cannot be completed in the chat (yet):
-# the subject in French, and the link key in the territory file, if any.
+# Procedures the chat cannot complete (yet): the subject, a value of utter_topic_contact
+# (« Pour {subject}, … »), and the link key in the territory file, if any.
 TOPIC_SUBJECTS: Dict[str, Tuple[str, str | None]] = {
     "book_appointment": ("la prise de rendez-vous pour une carte d'identité ou un passeport", "id_documents"),
     "cancel_appointment": ("l'annulation d'un rendez-vous", None),
@@ -99,60 +101,63 @@ NOT_SUGGESTED = {
 }
 
 SERVICE_BUTTON_ORDER = ("accueil", "etat_civil", "ccas", "urbanisme", "services_techniques", "scolaire")
+CLOSURE_DAYS = 14
 
 
-def button(title: str, payload: str) -> Button:
-    return {"title": title, "payload": payload}
-
-
-def contact_lines(territory: Territory, service_key: str, at: datetime | None = None) -> List[str]:
-    """Phone, e-mail, address and the open/closed sentence of one service."""
+def contact_values(territory: Territory, service_key: str, at: datetime | None = None) -> Dict[str, str]:
+    """A service's name, phone, e-mail, address and open/closed sentence, for a response."""
     service = territory.services[service_key]
-    return [
-        f"{service.name} : {service.phone}, {service.email}.",
-        f"Adresse : {service.address}.",
-        describe_status_fr(territory, service_key, at),
-    ]
+    return {
+        "service_name": service.name,
+        "phone": service.phone,
+        "email": service.email,
+        "address": service.address,
+        "status": describe_status_fr(territory, service_key, at),
+    }
 
 
-def handoff_text(territory: Territory, service_key: str, at: datetime | None = None) -> str:
-    lines = [
-        "Je ne peux pas encore vous passer un agent dans cette discussion. Voici qui contacter directement :",
-        *contact_lines(territory, service_key, at),
-    ]
-    return "\n".join(lines)
-
-
-def topic_contact_text(territory: Territory, intent: str, at: datetime | None = None) -> str:
-    """For procedures not available in the chat: who handles it, how to reach them."""
-    subject, link_key = TOPIC_SUBJECTS[intent]
+def topic_contact_values(territory: Territory, intent: str, at: datetime | None = None) -> Dict[str, str]:
+    """For a procedure not available in the chat: the subject, who handles it, the link."""
+    subject = TOPIC_SUBJECTS[intent][0]
     service_key = territory.service_for(topic=INTENT_TOPICS.get(intent))
-    lines = [f"Pour {subject}, je ne peux pas encore vous répondre en détail ici. Le bon interlocuteur :"]
-    lines += contact_lines(territory, service_key, at)
-    link = territory.links.get(link_key) if link_key else None
-    if link:
-        lines.append(f"Plus d'informations : {link}")
-    return "\n".join(lines)
+    return {"subject": subject, **contact_values(territory, service_key, at)}
 
 
-def opening_hours_text(territory: Territory, service_key: str, at: datetime | None = None) -> str:
-    service = territory.services[service_key]
-    at = at or territory.now()
-    lines = [f"{service.name} — horaires d'ouverture :"]
-    lines += [f"• {line}" for line in format_week_fr(service)]
-    lines.append(describe_status_fr(territory, service_key, at))
-    for day in territory.upcoming_closures(service_key, at.date(), days=14):
-        change = format_intervals_fr(day.intervals)
-        change = "fermé" if change == "fermé" else f"ouvert seulement {change}"
-        lines.append(f"Attention, {format_date_fr(day.day)} : {change} ({day.reason}).")
-    lines.append(f"Adresse : {service.address}. Téléphone : {service.phone}.")
-    return "\n".join(lines)
+def topic_link(territory: Territory, intent: str) -> str | None:
+    """The page of the territory about a topic, if the territory file has one."""
+    link_key = TOPIC_SUBJECTS[intent][1]
+    return territory.links.get(link_key) if link_key else None
+
+
+def opening_hours_values(territory: Territory, service_key: str, at: datetime) -> Dict[str, str]:
+    """The week of a service, one line per open weekday, and its contact."""
+    week = "\n".join(f"• {line}" for line in format_week_fr(territory.services[service_key]))
+    return {**contact_values(territory, service_key, at), "week": week}
+
+
+@dataclass(frozen=True)
+class Closure:
+    day: str  # « jeudi 24 décembre »
+    hours: str  # « de 8 h 30 à 12 h », or "" when closed all day
+    reason: str
+
+
+def coming_closures(territory: Territory, service_key: str, today: date) -> List[Closure]:
+    """The days of the coming two weeks when the service departs from its usual week."""
+    return [
+        Closure(
+            day=format_date_fr(day.day),
+            hours="" if not day.intervals else format_intervals_fr(day.intervals),
+            reason=day.reason,
+        )
+        for day in territory.upcoming_closures(service_key, today, days=CLOSURE_DAYS)
+    ]
 
 
 def other_service_buttons(territory: Territory, current: str, limit: int = 4) -> List[Button]:
     keys = [k for k in SERVICE_BUTTON_ORDER if k in territory.services and k != current]
     keys += [k for k in territory.services if k not in keys and k != current]
-    return [button(territory.services[k].name, f'/opening_hours{{"service":"{k}"}}') for k in keys[:limit]]
+    return [button(territory.services[k].name, "opening_hours", service=k) for k in keys[:limit]]
 
 
 def fallback_suggestions(
@@ -166,32 +171,18 @@ def fallback_suggestions(
             continue
         if (item.get("confidence") or 0.0) < min_confidence:
             continue
-        buttons.append(button(INTENT_LABELS[name], f"/{name}"))
+        buttons.append(button(INTENT_LABELS[name], name))
         if len(buttons) == limit:
             break
     return buttons
 
 
-def fallback_reply(
-    territory: Territory, ranking: Sequence[dict], consecutive: int, at: datetime | None = None
-) -> Tuple[str, List[Button]]:
-    """First miss: suggest likely topics. Second miss and after: offer a human contact."""
+def fallback_reply(ranking: Sequence[dict], consecutive: int) -> Tuple[str, List[Button]]:
+    """First miss: the likely topics (response and buttons). Second miss and after: a human
+    contact (utter_fallback_human, whose buttons are fixed)."""
     if consecutive >= 2:
-        service_key = territory.default_service
-        text = "\n".join(
-            [
-                "Je n'arrive pas à comprendre votre demande, désolé. Un agent pourra vous répondre :",
-                *contact_lines(territory, service_key, at),
-                "Vous pouvez aussi choisir un sujet ci-dessous.",
-            ]
-        )
-        return text, [
-            button("Voir les sujets", "/help"),
-            button(INTENT_LABELS["human_handoff"], "/human_handoff"),
-        ]
+        return "utter_fallback_human", []
     suggestions = fallback_suggestions(ranking)
-    if suggestions:
-        text = "Je ne suis pas sûr d'avoir compris. Votre question concerne-t-elle l'un de ces sujets ?"
-    else:
-        text = "Je ne suis pas sûr d'avoir compris. Pouvez-vous reformuler en quelques mots ?"
-    return text, suggestions + [button("Autre chose", "/help")]
+    response = "utter_fallback_suggest" if suggestions else "utter_fallback_rephrase"
+    # « Autre chose » closes the list of suggestions, so it is passed with them.
+    return response, suggestions + [button(OTHER_TOPIC, "help")]

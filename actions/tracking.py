@@ -4,6 +4,7 @@ A reference alone never discloses a file: the e-mail or the surname on the file 
 asked first, with a limited number of tries per conversation, and a wrong pair gets
 the same answer as an unknown reference. The back-office is reached through
 tracking/ (local demo data by default, Publik w.c.s. with signed requests).
+The texts are responses of domain/tracking.yml.
 """
 
 from __future__ import annotations
@@ -13,28 +14,23 @@ import re
 from datetime import date
 from typing import Any, Dict, List
 
-from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
-from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.types import DomainDict
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
 
-from actions import booking_texts as texts
-from actions.booking import (
-    _KeepsWorkingSlots,
-    entity_values,
-    intent_of,
-    is_digression,
-    is_question_not_name,
-    text_of,
-)
-from actions.core import TERRITORY, pseudonym
+from actions.common import entity_values, intent_of, text_of
+from actions.context import TERRITORY, pseudonym
+from actions.forms import FormDone, FormValidation
 from core.text import format_date_fr
 from tracking.connector import FileNotFound, TrackingUnavailable, connector_from_env, normalise_reference
 
 logger = logging.getLogger(__name__)
 
 MAX_TRIES = 3
-TRACKING_SLOTS = ("tracking_ref", "tracking_factor", "tracking_tries", "tracking_result", "tracking_done")
+MAX_FACTOR_INPUT = 200
+START_INTENTS = ("request_status", "subsidy_status")
+# tracking_done: found | locked (the last try failed) | refused (no try left) | unavailable
+TRACKING_SLOTS = ("tracking_ref", "tracking_factor", "tracking_result", "tracking_done")
+TRIES_SLOT = "tracking_tries"  # kept for the whole conversation
 _CONNECTOR = None
 
 
@@ -45,9 +41,9 @@ def connector():
     return _CONNECTOR
 
 
-def contact_line(service_key: str | None) -> str:
+def contact_values(service_key: str | None) -> Dict[str, str]:
     service = TERRITORY.services[TERRITORY.service_for(service_key, topic="tracking")]
-    return f"{service.name} : {service.phone}, {service.email}"
+    return {"service_name": service.name, "phone": service.phone, "email": service.email}
 
 
 _REFERENCE_IN_TEXT = re.compile(r"\b(?:DEM|SUB)[\s-]?\d{4}[\s-]?\d{3,6}\b|\b\d{1,3}-\d{3,6}\b", re.IGNORECASE)
@@ -64,65 +60,48 @@ def reference_in(tracker: Tracker) -> str | None:
     return None
 
 
-class ValidateTrackingForm(_KeepsWorkingSlots, FormValidationAction):
-    def name(self) -> str:
-        return "validate_tracking_form"
+class ValidateTrackingForm(FormValidation):
+    form = "tracking_form"
+    topic = "tracking"
+    restart_intent = "request_status"
+    working_slots = ("tracking_tries", "tracking_result", "tracking_done")
+    name_slots = ("tracking_factor",)
 
-    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> List[str]:
+    async def form_slots(self, domain_slots, dispatcher, tracker, domain) -> List[str]:
         return [] if tracker.get_slot("tracking_done") else domain_slots
 
     async def extract_tracking_ref(self, dispatcher, tracker, domain) -> Dict[str, Any]:
         requested = tracker.get_slot("requested_slot")
-        if requested is None and intent_of(tracker) in ("request_status", "subsidy_status"):
+        if requested is None and intent_of(tracker) in START_INTENTS:
             reference = reference_in(tracker)
             return {"tracking_ref": reference} if reference else {}
-        if requested != "tracking_ref" or is_digression(tracker):
+        if requested != "tracking_ref":
             return {}
         reference = reference_in(tracker)
         if reference is None:
-            dispatcher.utter_message(
-                text="Je ne reconnais pas ce numéro. Il figure sur l'accusé de réception, par exemple "
-                "DEM-2026-004217 pour une démarche ou SUB-2026-0042 pour une subvention."
-            )
-            return {"tracking_ref": None}
-        return {"tracking_ref": reference}
+            return self.fail(dispatcher, tracker, "tracking_ref", "utter_tracking_ref_unknown")
+        return self.filled(tracking_ref=reference)
 
     async def extract_tracking_factor(self, dispatcher, tracker, domain) -> Dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "tracking_factor" or is_question_not_name(tracker):
+        if tracker.get_slot("requested_slot") != "tracking_factor":
             return {}
-        answer = " ".join(text_of(tracker).split())[:200]
+        answer = " ".join(text_of(tracker).split())[:MAX_FACTOR_INPUT]
         if not answer:
-            return {}
-        tries = int(tracker.get_slot("tracking_tries") or 0) + 1
+            return self.fail(dispatcher, tracker, "tracking_factor")
+        tries = int(tracker.get_slot(TRIES_SLOT) or 0) + 1
         if tries > MAX_TRIES:  # the limit holds for the whole conversation
-            dispatcher.utter_message(
-                text=f"Trop d'essais dans cette conversation. Vous pouvez contacter {contact_line(None)}.",
-                buttons=[texts.button("Parler à un agent", "human_handoff")],
-            )
-            return {"tracking_done": "refused", "tracking_factor": "-", "tracking_tries": tries - 1}
+            return self.filled(tracking_done="refused", tracking_factor="-", tracking_tries=tries - 1)
         try:
             status = await connector().lookup(tracker.get_slot("tracking_ref"), answer)
         except TrackingUnavailable:
             logger.warning("tracking back-office unavailable (conversation %s)", pseudonym(tracker.sender_id))
-            dispatcher.utter_message(
-                text="Le suivi des dossiers est momentanément indisponible, désolé. Réessayez plus tard, "
-                f"ou contactez {contact_line(None)}."
-            )
-            return {"tracking_done": "unavailable", "tracking_factor": "-"}
+            return self.filled(tracking_done="unavailable", tracking_factor="-")
         except FileNotFound:
             if tries >= MAX_TRIES:
-                dispatcher.utter_message(
-                    text="Je ne peux pas vérifier ce dossier. Pour votre sécurité, je m'arrête là. "
-                    f"Vous pouvez contacter {contact_line(None)}.",
-                    buttons=[texts.button("Parler à un agent", "human_handoff")],
-                )
-                return {"tracking_done": "refused", "tracking_factor": "-", "tracking_tries": tries}
+                return self.filled(tracking_done="locked", tracking_factor="-", tracking_tries=tries)
             # One answer whether the number exists or not: the reference alone discloses nothing.
-            dispatcher.utter_message(
-                text="Je ne trouve pas de dossier avec ce numéro et cette information. Vérifiez-les "
-                f"(essai {tries} sur {MAX_TRIES})."
-            )
-            return {"tracking_ref": None, "tracking_factor": None, "tracking_tries": tries}
+            dispatcher.utter_message(response="utter_tracking_not_found", tries=tries, max_tries=MAX_TRIES)
+            return self.filled(tracking_ref=None, tracking_factor=None, tracking_tries=tries)
         result = {
             "reference": status.reference,
             "kind": status.kind,
@@ -133,31 +112,36 @@ class ValidateTrackingForm(_KeepsWorkingSlots, FormValidationAction):
             "next_step_fr": status.next_step_fr,
             "service": status.service,
         }
-        return {
-            "tracking_factor": "ok",
-            "tracking_result": result,
-            "tracking_done": "found",
-            "tracking_tries": tries - 1,
-        }
+        return self.filled(
+            tracking_factor="ok", tracking_result=result, tracking_done="found", tracking_tries=tries - 1
+        )
 
 
-class ActionTrackingDone(Action):
+class ActionTrackingDone(FormDone):
+    form = "tracking_form"
+    topic = "tracking"
+    restart_intent = "request_status"
+    slots = TRACKING_SLOTS  # not the count of tries: the limit holds for the whole conversation
+    stopped_response = "utter_tracking_stopped"
+
     def name(self) -> str:
         return "action_tracking_done"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def completed(self, dispatcher, tracker, domain) -> List[EventType]:
+        done = tracker.get_slot("tracking_done")
         result = tracker.get_slot("tracking_result")
-        if tracker.get_slot("tracking_done") == "found" and result:
-            changed = format_date_fr(date.fromisoformat(result["last_change"]))
-            lines = [
-                f"{result['title']} ({result['reference']}) : {result['stage_fr']}, depuis le {changed}."
-            ]
-            if result.get("decision_fr"):
-                lines.append(f"Décision : {result['decision_fr']}.")
-            lines.append(result["next_step_fr"])
-            lines.append(f"Une question ? {contact_line(result.get('service'))}.")
-            dispatcher.utter_message(text="\n".join(lines))
-        # The count of tries is kept: the limit holds for the whole conversation.
-        return [SlotSet(slot, None) for slot in TRACKING_SLOTS if slot != "tracking_tries"]
+        if done == "found" and result:
+            decided = bool(result.get("decision_fr"))
+            dispatcher.utter_message(
+                response="utter_tracking_status_decided" if decided else "utter_tracking_status",
+                title=result["title"],
+                reference=result["reference"],
+                stage=result["stage_fr"],
+                changed=format_date_fr(date.fromisoformat(result["last_change"])),
+                decision=result.get("decision_fr") or "",
+                next_step=result["next_step_fr"],
+                **contact_values(result.get("service")),
+            )
+        elif done in ("locked", "refused", "unavailable"):
+            dispatcher.utter_message(response=f"utter_tracking_{done}", **contact_values(None))
+        return self.forget()

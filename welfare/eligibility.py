@@ -70,25 +70,6 @@ ELIGIBLE_TO = {
     "ccas": "être aidé par le CCAS",
 }
 
-# The questions `missing_questions` may return, as the assistant asks them.
-QUESTIONS_FR = {
-    "for_whom": (
-        "La demande est-elle pour vous, pour un parent, un enfant, votre conjoint ou un autre proche ?"
-    ),
-    "need": (
-        "De quoi s'agit-il : perte d'autonomie liée à l'âge, handicap, grossesse ou jeune enfant, "
-        "ou manque de ressources ?"
-    ),
-    "age": "Quel âge a la personne concernée ?",
-    "place": "La personne vit-elle à domicile ou en établissement (EHPAD, résidence) ?",
-    "gir": "Connaissez-vous son GIR (niveau de perte d'autonomie, de 1 à 6), s'il a déjà été évalué ?",
-    "incapacity": "La MDPH a-t-elle déjà fixé un taux d'incapacité ? Si oui, lequel (en %) ?",
-    "disability_before_60": "Le handicap existait-il déjà avant 60 ans ?",
-    "pregnant": "Êtes-vous enceinte ?",
-    "child_age": "Quel âge a l'enfant ?",
-    "has_child": "Avez-vous un enfant à charge (ou en attendez-vous un) ?",
-}
-
 
 def _subject(s: Situation) -> tuple[str, str]:
     """("Vous pourriez", "vous") or ("Votre parent pourrait", "la personne")."""

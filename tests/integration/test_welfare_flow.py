@@ -60,3 +60,44 @@ def test_unknown_reference_and_too_many_tries(stack):
     chat.say("où en est ma demande SUB-2026-0042")
     chat.say("Moreau")  # the right answer, but the conversation has used its tries
     assert "Trop d'essais" in chat.text, chat.text
+
+
+def test_nonsense_answers_end_the_triage_after_the_third_with_the_way_out(stack):
+    chat = Chat(stack)
+    chat.say("ma mère ne peut plus vivre seule, quelles aides existent ?")
+    assert "Quel âge" in chat.text, chat.text
+    for attempt in range(1, 6):
+        chat.say("gloubi boulga")
+        if attempt < 3:
+            assert "en chiffres" in chat.text and "Quel âge" in chat.text, (attempt, chat.text)
+        elif attempt == 3:  # the way out: the CCAS's phone, « Reprendre », a human
+            assert "01 99 00 10 20" in chat.text, chat.text
+            assert "Reprendre" in chat.buttons and "Parler à un agent" in chat.buttons, chat.buttons
+        else:  # never asked a fourth time
+            assert "Quel âge" not in chat.text, (attempt, chat.text)
+    chat.say("/welfare_guidance")  # « Reprendre »: the same question, the answers kept
+    assert "Quel âge" in chat.text and "Pour qui" not in chat.text, chat.text
+    chat.say("82")
+    assert "domicile" in chat.text, chat.text
+
+
+def test_stop_in_the_triage_keeps_nothing(stack):
+    chat = Chat(stack)
+    chat.say("ma mère ne peut plus vivre seule, quelles aides existent ?")
+    chat.say("stop")
+    assert "Je n'ai rien gardé" in chat.text, chat.text
+    chat.say("j'ai besoin d'une aide sociale")
+    assert "Quelle situation" in chat.text, chat.text  # the mother's autonomy is forgotten
+
+
+def test_a_question_a_human_and_another_flow_in_the_middle(stack):
+    chat = Chat(stack)
+    chat.say("ma mère ne peut plus vivre seule, quelles aides existent ?")
+    chat.say("que savez-vous faire ?")
+    assert "Je peux vous aider" in chat.text and "Quel âge" in chat.text, chat.text  # then the same question
+    chat.say("je voudrais parler à un agent")
+    assert "01 99 00 10 20" in chat.text and "Quel âge" not in chat.text, chat.text  # the CCAS
+    chat.say("où en est ma demande DEM-2026-004217")
+    assert "e-mail ou le nom de famille" in chat.text, chat.text
+    chat.say("en fait j'ai besoin d'une aide sociale pour ma mère, elle ne peut plus vivre seule")
+    assert "je laisse cette démarche de côté" in chat.text and "Quel âge" in chat.text, chat.text

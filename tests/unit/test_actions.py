@@ -6,9 +6,10 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import core
-from actions.replies import INTENT_TOPICS, TOPIC_SUBJECTS, fallback_reply, opening_hours_text
+from actions import conversation, core, replies
+from actions.replies import INTENT_TOPICS, TOPIC_SUBJECTS, fallback_reply
 from core.territory import DEFAULT_TERRITORY_FILE, load_territory
+from tests.unit.test_welfare_actions import rendered
 
 TERRITORY = load_territory(DEFAULT_TERRITORY_FILE)
 
@@ -40,11 +41,13 @@ def tracker(*events, slots=None):
 async def run(action, tr):
     dispatcher = CollectingDispatcher()
     events = await action.run(dispatcher, tr, {})
-    return dispatcher.messages, events
+    return rendered(dispatcher.messages), events
 
 
 async def test_session_start_keeps_slots_and_names_the_territory():
-    _, events = await run(core.ActionSessionStart(), tracker(slots={"service": "ccas", "territory_of": None}))
+    _, events = await run(
+        conversation.ActionSessionStart(), tracker(slots={"service": "ccas", "territory_of": None})
+    )
     names = [e["event"] for e in events]
     assert names[0] == "session_started" and names[-1] == "action"
     slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
@@ -58,63 +61,79 @@ async def test_first_fallback_suggests_likely_topics():
         {"name": "opening_hours", "confidence": 0.2},
         {"name": "waste_collection_day", "confidence": 0.1},
     ]
-    messages, _ = await run(core.ActionHandleFallback(), tracker(user("nlu_fallback", ranking=ranking)))
+    messages, _ = await run(
+        conversation.ActionHandleFallback(), tracker(user("nlu_fallback", ranking=ranking))
+    )
     (message,) = messages
     assert message["text"].startswith("Je ne suis pas sûr d'avoir compris")
     payloads = [b["payload"] for b in message["buttons"]]
-    assert payloads == ["/opening_hours", "/waste_collection_day", "/help"]
+    assert payloads == ["/opening_hours", "/waste_collection_day", "/help"]  # « Autre chose » last
 
 
 async def test_second_fallback_in_a_row_offers_a_human():
     tr = tracker(user("nlu_fallback"), {"event": "bot", "text": "?"}, user("nlu_fallback"))
-    messages, _ = await run(core.ActionHandleFallback(), tr)
+    messages, _ = await run(conversation.ActionHandleFallback(), tr)
+    assert messages[0]["text"].startswith("Je n'arrive pas à comprendre votre demande")
     assert "01 99 00 10 00" in messages[0]["text"]
-    assert "/human_handoff" in [b["payload"] for b in messages[0]["buttons"]]
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/help", "/human_handoff"]
 
 
 async def test_fallback_count_resets_after_an_understood_message():
     tr = tracker(user("nlu_fallback"), user("greet"), user("nlu_fallback"))
-    assert core.consecutive_fallbacks(tr.events) == 1
+    assert conversation.consecutive_fallbacks(tr.events) == 1
 
 
 async def test_handoff_gives_the_service_of_the_current_topic():
     tr = tracker(user("welfare_guidance"), {"event": "bot", "text": "..."}, user("human_handoff"))
-    messages, _ = await run(core.ActionHumanHandoff(), tr)
+    messages, _ = await run(conversation.ActionHumanHandoff(), tr)
     assert "Centre communal d'action sociale" in messages[0]["text"]
     assert "01 99 00 10 20" in messages[0]["text"]
 
 
 async def test_handoff_prefers_an_explicit_service():
     entities = [{"entity": "service", "value": "urbanisme"}]
-    messages, _ = await run(core.ActionHumanHandoff(), tracker(user("human_handoff", entities=entities)))
+    messages, _ = await run(
+        conversation.ActionHumanHandoff(), tracker(user("human_handoff", entities=entities))
+    )
     assert "Service urbanisme" in messages[0]["text"]
 
 
 async def test_opening_hours_of_the_named_service_with_other_services_as_buttons():
     entities = [{"entity": "service", "value": "etat_civil"}]
-    messages, events = await run(core.ActionOpeningHours(), tracker(user("opening_hours", entities=entities)))
+    messages, events = await run(
+        conversation.ActionOpeningHours(), tracker(user("opening_hours", entities=entities))
+    )
     assert messages[0]["text"].startswith("Service état civil — horaires d'ouverture :")
     assert "• jeudi : de 8 h 30 à 12 h et de 13 h 30 à 19 h" in messages[0]["text"]
+    assert messages[0]["text"].endswith("Téléphone : 01 99 00 10 10.")
     assert all(b["payload"].startswith("/opening_hours{") for b in messages[0]["buttons"])
     assert events == [{"event": "slot", "timestamp": None, "name": "service", "value": "etat_civil"}]
 
 
 @pytest.mark.parametrize("intent", sorted(TOPIC_SUBJECTS))
 async def test_every_topic_has_a_contact(intent):
-    messages, _ = await run(core.ActionTopicContact(), tracker(user(intent)))
+    messages, _ = await run(conversation.ActionTopicContact(), tracker(user(intent)))
     service = TERRITORY.services[TERRITORY.service_for(topic=INTENT_TOPICS[intent])]
     assert service.phone in messages[0]["text"]
+    assert messages[0]["text"].startswith(f"Pour {TOPIC_SUBJECTS[intent][0]}, ")
+    link = replies.topic_link(TERRITORY, intent)
+    assert [m["text"] for m in messages[1:]] == ([f"Plus d'informations : {link}"] if link else [])
 
 
 def test_fallback_reply_without_candidates_asks_to_rephrase():
-    text, buttons = fallback_reply(TERRITORY, [{"name": "inform", "confidence": 0.9}], consecutive=1)
-    assert "reformuler" in text and buttons == [{"title": "Autre chose", "payload": "/help"}]
+    response, buttons = fallback_reply([{"name": "inform", "confidence": 0.9}], consecutive=1)
+    assert response == "utter_fallback_rephrase" and buttons == [{"title": "Autre chose", "payload": "/help"}]
 
 
-def test_opening_hours_mention_the_coming_closures():
-    text = opening_hours_text(TERRITORY, "accueil", datetime(2026, 12, 21, 9, 0, tzinfo=TERRITORY.tz))
-    assert "Attention, jeudi 24 décembre : ouvert seulement de 8 h 30 à 12 h" in text
-    assert "Attention, vendredi 25 décembre : fermé (jour férié : Noël)." in text
+async def test_opening_hours_mention_the_coming_closures(monkeypatch):
+    monkeypatch.setattr(
+        type(conversation.TERRITORY), "now", lambda self: datetime(2026, 12, 21, 9, 0, tzinfo=self.tz)
+    )
+    messages, _ = await run(conversation.ActionOpeningHours(), tracker(user("opening_hours")))
+    texts = [m["text"] for m in messages]
+    assert texts[0].startswith("Accueil de la mairie — horaires d'ouverture :")
+    assert "Attention, jeudi 24 décembre : ouvert seulement de 8 h 30 à 12 h (" in texts[1]
+    assert "Attention, vendredi 25 décembre : fermé (jour férié : Noël)." in texts
 
 
 def test_log_pseudonyms_hide_the_sender():

@@ -134,6 +134,8 @@ async def test_stop_is_read_on_the_tracker_rasa_sends_to_the_validation(db):
     """Rasa validates on a copy of the tracker that ends with the form's own action."""
     latest = tracker(message("stop", "stop"), {"requested_slot": "waste_street"}, loop="waste_form")
     latest.latest_action_name = "waste_form"
+    latest.events = [{"event": "action", "name": "action_listen"}, *latest.events]
+    latest.events.append({"event": "action", "name": "waste_form"})
     events = await collection.ValidateWasteForm().run(CollectingDispatcher(), latest, FORMS)
     assert slot_events(events)["form_outcome"] == "stopped"
 

@@ -1,23 +1,77 @@
-"""The welfare and tracking forms on rasa-sdk trackers, with the demo content."""
+"""The welfare and tracking forms on rasa-sdk trackers, with the demo content. The responses
+the actions name are rendered from domain/*.yml as Rasa would, so the tests read the texts
+a citizen reads."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, List
+
 import pytest
+import yaml
+from rasa.core.nlg.interpolator import interpolate_text
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import tracking, welfare
-from tests.unit.test_booking_actions import message, tracker
+from actions import conversation, tracking, welfare
+from actions.forms import FAILURES_SLOT, OUTCOME_SLOT
 from tracking.connector import TrackingUnavailable
 
+DOMAIN = Path(__file__).resolve().parents[2] / "domain"
 FIELDS = ["welfare_for_whom", "welfare_need", "welfare_age", "welfare_place"]
+
+
+@lru_cache(maxsize=1)
+def responses() -> Dict[str, Any]:
+    found: Dict[str, Any] = {}
+    for path in sorted(DOMAIN.glob("*.yml")):
+        found.update(yaml.safe_load(path.read_text(encoding="utf-8")).get("responses") or {})
+    return found
+
+
+def rendered(messages: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Each message as Rasa sends it: the response's text filled with the values, its fixed
+    buttons followed by the buttons the action passed."""
+    out = []
+    for message in messages:
+        name = message.get("response")
+        if not name:
+            out.append(message)
+            continue
+        variant = responses()[name][0]
+        values = {k: v for k, v in message.items() if k not in ("response", "buttons")}
+        text = interpolate_text(variant.get("text", ""), values)
+        assert "{" not in text.replace("{{", ""), f"{name}: a value is missing in {text!r}"
+        buttons = list(variant.get("buttons") or []) + list(message.get("buttons") or [])
+        out.append({"response": name, "text": text, "buttons": buttons})
+    return out
+
+
+def said(dispatcher: CollectingDispatcher) -> str:
+    return " ".join(m.get("text") or "" for m in rendered(dispatcher.messages))
+
+
+def message(intent="inform", text="", entities=(), confidence=0.95):
+    return {
+        "intent": {"name": intent, "confidence": confidence},
+        "entities": [{"entity": e, "value": v} for e, v in entities],
+        "text": text,
+    }
+
+
+def tracker(latest, slots=None, loop="welfare_form", sender="citizen-1"):
+    user = {"event": "user", "text": latest["text"], "parse_data": latest, "input_channel": "rest"}
+    state = {"sender_id": sender, "slots": dict(slots or {}), "latest_message": latest, "events": [user]}
+    return Tracker.from_dict(
+        {**state, "active_loop": {"name": loop} if loop else {}, "latest_action_name": "action_listen"}
+    )
 
 
 async def read(form, slot, latest, slots=None):
     dispatcher = CollectingDispatcher()
-    result = await getattr(form, f"extract_{slot}")(
-        dispatcher, tracker(latest, slots, loop="welfare_form"), {}
-    )
-    return result, " ".join(m.get("text") or "" for m in dispatcher.messages)
+    result = await getattr(form, f"extract_{slot}")(dispatcher, tracker(latest, slots), {})
+    return result, said(dispatcher)
 
 
 async def test_the_first_message_is_read_whole():
@@ -25,6 +79,12 @@ async def test_the_first_message_is_read_whole():
     result, _ = await read(welfare.ValidateWelfareForm(), "welfare_for_whom", latest)
     assert result["welfare_for_whom"] == "parent" and result["welfare_need"] == "autonomy"
     assert result["welfare_age"] == 82
+
+
+async def test_a_named_aid_is_kept():
+    latest = message("welfare_guidance", "je veux l'APA pour mon père", [("aid_type", "apa")])
+    result, _ = await read(welfare.ValidateWelfareForm(), "welfare_for_whom", latest)
+    assert result["welfare_aid"] == "apa" and result["welfare_for_whom"] == "parent"
 
 
 async def test_only_missing_questions_are_asked_one_at_a_time():
@@ -35,16 +95,63 @@ async def test_only_missing_questions_are_asked_one_at_a_time():
     assert await form.required_slots(FIELDS, None, tracker(message(), slots), {}) == []
 
 
+async def test_a_way_out_asks_nothing_more():
+    form = welfare.ValidateWelfareForm()
+    slots = {"welfare_for_whom": "parent", OUTCOME_SLOT: "stopped"}
+    assert await form.required_slots(FIELDS, None, tracker(message(), slots), {}) == []
+
+
 async def test_danger_brings_the_emergency_lines():
     latest = message("welfare_guidance", "mon mari me frappe, je ne sais plus quoi faire")
-    _, said = await read(welfare.ValidateWelfareForm(), "welfare_for_whom", latest)
-    assert "3919" in said
+    _, text = await read(welfare.ValidateWelfareForm(), "welfare_for_whom", latest)
+    assert "3919" in text and text.startswith("Si vous ou quelqu'un est en danger")
 
 
-async def test_a_bad_age_is_asked_again():
+async def test_danger_in_an_answer_brings_the_emergency_lines_too():
     slots = {"requested_slot": "welfare_age"}
-    result, said = await read(welfare.ValidateWelfareForm(), "welfare_age", message(text="vieux"), slots)
-    assert result["welfare_age"] is None and "en chiffres" in said
+    latest = message(text="il me frappe, j'ai 34 ans")
+    result, text = await read(welfare.ValidateWelfareForm(), "welfare_age", latest, slots)
+    assert "3919" in text and result["welfare_age"] == 34
+
+
+@pytest.mark.parametrize(
+    "slot, latest, value",
+    [
+        ("welfare_for_whom", message(text="/inform", entities=[("choice", "spouse")]), "spouse"),
+        ("welfare_for_whom", message(text="c'est pour ma maman"), "parent"),
+        ("welfare_need", message(text="il est handicapé"), "disability"),
+        ("welfare_place", message(text="en ehpad depuis un an"), "establishment"),
+        ("welfare_age", message(text="elle a 82 ans"), 82),
+    ],
+)
+async def test_answers_typed_or_clicked(slot, latest, value):
+    result, _ = await read(welfare.ValidateWelfareForm(), slot, latest, {"requested_slot": slot})
+    assert result == {slot: value, FAILURES_SLOT: 0}
+
+
+async def test_a_bad_age_is_asked_again_and_counted():
+    slots = {"requested_slot": "welfare_age"}
+    result, text = await read(welfare.ValidateWelfareForm(), "welfare_age", message(text="vieux"), slots)
+    assert result["welfare_age"] is None and result[FAILURES_SLOT] == 1 and "en chiffres" in text
+    slots[FAILURES_SLOT] = 1
+    result, _ = await read(welfare.ValidateWelfareForm(), "welfare_age", message(text="150"), slots)
+    assert result[FAILURES_SLOT] == 2 and OUTCOME_SLOT not in result
+
+
+async def test_the_third_unusable_answer_ends_the_triage():
+    slots = {"requested_slot": "welfare_need", FAILURES_SLOT: 2}
+    result, text = await read(welfare.ValidateWelfareForm(), "welfare_need", message(text="blabla"), slots)
+    assert result[OUTCOME_SLOT] == "failed" and "Choisissez la réponse" in text
+
+
+async def test_the_way_out_gives_the_ccas_phone():
+    slots = {"welfare_for_whom": "parent", OUTCOME_SLOT: "failed", FAILURES_SLOT: 3}
+    dispatcher = CollectingDispatcher()
+    events = await welfare.ActionWelfareAnswer().run(dispatcher, tracker(message(), slots, loop=None), {})
+    (failed,) = rendered(dispatcher.messages)
+    assert "01 99 00 10 20" in failed["text"]  # the CCAS of the demo territory
+    assert [b["payload"] for b in failed["buttons"]] == ["/welfare_guidance", "/human_handoff"]
+    assert all(e["name"] != "welfare_for_whom" for e in events)  # « Reprendre » keeps the answers
 
 
 async def test_the_answer_never_promises_and_keeps_nothing():
@@ -56,32 +163,64 @@ async def test_the_answer_never_promises_and_keeps_nothing():
     }
     dispatcher = CollectingDispatcher()
     events = await welfare.ActionWelfareAnswer().run(dispatcher, tracker(message(), slots, loop=None), {})
-    text = " ".join(m["text"] for m in dispatcher.messages)
+    text = said(dispatcher)
     assert "APA" in text and "pourrait" in text and "vous avez droit" not in text.lower()
+    assert "Je n'ai rien enregistré" in text
+    assert all(e["value"] is None for e in events)
+    assert {e["name"] for e in events} >= set(FIELDS)
+
+
+async def test_stop_in_the_triage_keeps_nothing():
+    slots = {"welfare_for_whom": "parent", OUTCOME_SLOT: "stopped"}
+    dispatcher = CollectingDispatcher()
+    events = await welfare.ActionWelfareAnswer().run(dispatcher, tracker(message(), slots, loop=None), {})
+    assert [m["response"] for m in dispatcher.messages] == ["utter_welfare_stopped"]
     assert all(e["value"] is None for e in events)
 
 
 async def extract_factor(form, reference, answer, slots=None):
     slots = {"requested_slot": "tracking_factor", "tracking_ref": reference, **(slots or {})}
     dispatcher = CollectingDispatcher()
-    result = await form.extract_tracking_factor(dispatcher, tracker(message(text=answer), slots), {})
-    return result, " ".join(m.get("text") or "" for m in dispatcher.messages)
+    result = await form.extract_tracking_factor(
+        dispatcher, tracker(message(text=answer), slots, loop="tracking_form"), {}
+    )
+    return result, said(dispatcher)
+
+
+async def done(slots) -> str:
+    dispatcher = CollectingDispatcher()
+    await tracking.ActionTrackingDone().run(dispatcher, tracker(message(), slots, loop=None), {})
+    return said(dispatcher)
 
 
 async def test_tracking_needs_the_right_second_factor():
     form = tracking.ValidateTrackingForm()
-    result, said = await extract_factor(form, "DEM-2026-004217", "Martin")
-    assert result["tracking_ref"] is None and "essai 1 sur 3" in said
-    unknown, said_unknown = await extract_factor(form, "DEM-2026-999999", "Martin")
-    assert said_unknown == said  # an unknown number and a wrong name get the same answer
+    result, text = await extract_factor(form, "DEM-2026-004217", "Martin")
+    assert result["tracking_ref"] is None and "essai 1 sur 3" in text
+    unknown, text_unknown = await extract_factor(form, "DEM-2026-999999", "Martin")
+    assert text_unknown == text  # an unknown number and a wrong name get the same answer
     result, _ = await extract_factor(form, "DEM-2026-004217", "LEFEVRE")
     assert result["tracking_done"] == "found" and result["tracking_result"]["reference"] == "DEM-2026-004217"
+    text = await done(result)
+    assert text.startswith(result["tracking_result"]["title"]) and "(DEM-2026-004217) :" in text
+    assert "depuis le" in text and "Une question ?" in text
+
+
+async def test_the_third_wrong_pair_stops_with_the_contact():
+    result, _ = await extract_factor(
+        tracking.ValidateTrackingForm(), "SUB-2026-9999", "Dupont", {"tracking_tries": 2}
+    )
+    assert result["tracking_done"] == "locked" and result["tracking_tries"] == 3
+    assert "je m'arrête là" in await done(result)
 
 
 async def test_tracking_tries_are_limited_per_conversation():
     form = tracking.ValidateTrackingForm()
-    result, said = await extract_factor(form, "SUB-2026-0042", "Moreau", {"tracking_tries": 3})
-    assert result["tracking_done"] == "refused" and "Trop d'essais" in said
+    result, _ = await extract_factor(form, "SUB-2026-0042", "Moreau", {"tracking_tries": 3})
+    assert result["tracking_done"] == "refused" and "Trop d'essais" in await done(result)
+    dispatcher = CollectingDispatcher()
+    events = await tracking.ActionTrackingDone().run(dispatcher, tracker(message(), result, loop=None), {})
+    assert "tracking_tries" not in {e["name"] for e in events}  # the count holds for the conversation
 
 
 async def test_back_office_down_gets_a_clear_answer(monkeypatch):
@@ -90,10 +229,20 @@ async def test_back_office_down_gets_a_clear_answer(monkeypatch):
             raise TrackingUnavailable("down")
 
     monkeypatch.setattr(tracking, "_CONNECTOR", Down())
-    result, said = await extract_factor(tracking.ValidateTrackingForm(), "DEM-2026-004217", "Lefèvre")
-    assert (
-        result["tracking_done"] == "unavailable" and "momentanément indisponible" in said and "01 99" in said
-    )
+    result, _ = await extract_factor(tracking.ValidateTrackingForm(), "DEM-2026-004217", "Lefèvre")
+    assert result["tracking_done"] == "unavailable"
+    text = await done(result)
+    assert "momentanément indisponible" in text and "01 99" in text
+
+
+async def test_an_unreadable_reference_counts_as_a_failure():
+    form = tracking.ValidateTrackingForm()
+    slots = {"requested_slot": "tracking_ref"}
+    dispatcher = CollectingDispatcher()
+    latest = message(text="je sais pas")
+    result = await form.extract_tracking_ref(dispatcher, tracker(latest, slots, loop="tracking_form"), {})
+    assert result["tracking_ref"] is None and result[FAILURES_SLOT] == 1
+    assert "Je ne reconnais pas ce numéro" in said(dispatcher)
 
 
 @pytest.mark.parametrize(
@@ -110,10 +259,59 @@ def test_reference_found_in_a_sentence(text, reference):
 
 
 async def test_a_call_for_help_gets_the_emergency_lines_even_when_not_understood():
-    from actions import core
-
     dispatcher = CollectingDispatcher()
     latest = message("nlu_fallback", "j'ai envie de mourir")
     latest["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.5}]
-    await core.ActionHandleFallback().run(dispatcher, tracker(latest, loop=None), {})
-    assert "3114" in dispatcher.messages[0]["text"]
+    await conversation.ActionHandleFallback().run(dispatcher, tracker(latest, loop=None), {})
+    assert "3114" in rendered(dispatcher.messages)[0]["text"]
+
+
+WELFARE_DOMAIN = {"forms": {"welfare_form": {"required_slots": FIELDS}}, "slots": {}}
+
+
+async def validate(latest, slots=None):
+    dispatcher = CollectingDispatcher()
+    events = await welfare.ValidateWelfareForm().run(dispatcher, tracker(latest, slots), WELFARE_DOMAIN)
+    return {e["name"]: e["value"] for e in events}, dispatcher
+
+
+async def test_the_form_asks_only_the_first_missing_question():
+    latest = message("welfare_guidance", "je veux l'APA pour mon père", [("aid_type", "apa")])
+    slots, _ = await validate(latest)
+    assert slots["welfare_for_whom"] == "parent" and slots["welfare_aid"] == "apa"
+    assert slots["requested_slot"] == "welfare_age"
+
+
+async def test_stop_in_the_form_ends_it():
+    slots, dispatcher = await validate(message("stop", "stop"), {"requested_slot": "welfare_age"})
+    assert slots == {OUTCOME_SLOT: "stopped", "requested_slot": None} and not dispatcher.messages
+
+
+async def test_a_question_in_the_form_is_answered_then_asked_again():
+    slots, dispatcher = await validate(
+        message("help", "que savez-vous faire ?"), {"requested_slot": "welfare_age"}
+    )
+    assert slots["requested_slot"] == "welfare_age"
+    assert [m["response"] for m in dispatcher.messages] == ["utter_help"]
+
+
+async def test_stop_is_read_on_the_tracker_rasa_sends_to_the_validation():
+    """Rasa validates on a copy of the tracker that ends with the form's own action event."""
+    latest = message("stop", "stop")
+    events = [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "stop", "parse_data": latest},
+        {"event": "slot", "name": "requested_slot", "value": "welfare_age"},
+        {"event": "action", "name": "welfare_form"},
+    ]
+    state = {"sender_id": "citizen-1", "slots": {"requested_slot": "welfare_age"}, "latest_message": latest}
+    rasa_copy = Tracker.from_dict(
+        {
+            **state,
+            "events": events,
+            "active_loop": {"name": "welfare_form"},
+            "latest_action_name": "welfare_form",
+        }
+    )
+    found = await welfare.ValidateWelfareForm().run(CollectingDispatcher(), rasa_copy, WELFARE_DOMAIN)
+    assert {e["name"]: e["value"] for e in found} == {OUTCOME_SLOT: "stopped", "requested_slot": None}
