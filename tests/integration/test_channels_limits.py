@@ -1,10 +1,16 @@
-"""Safe to put on the internet: the size limits of the channels on the running assistant
-(REST, socketio), and the Rasa server's memory when a client sends a huge request."""
+"""Safe to put on the internet: the size limits of every channel on the running assistant
+(REST, socketio, Messenger), Messenger's batched webhooks answered at once, and the
+Rasa server's memory when a client sends a huge request."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
+import time
+import urllib.error
+import urllib.request
 import uuid
 
 import psutil
@@ -18,6 +24,8 @@ from channels.limits import (
     MESSAGE_TOO_LONG,
     METADATA_TOO_LARGE,
 )
+from tests.integration.conftest import FACEBOOK, FakeGraph
+from tests.integration.test_messenger import message, send, webhook_url
 from tests.integration.test_server import post as http_post
 from tests.integration.test_server import say
 
@@ -122,3 +130,59 @@ async def test_socketio_just_over_the_limit_and_large_metadata_are_refused(stack
             "bot_uttered",
             {"text": METADATA_TOO_LARGE},
         )
+
+
+def messenger_post(stack, events: list, signature: str | None = None):
+    """A webhook carrying several events (Messenger batches them), signed unless told."""
+    body = json.dumps({"object": "page", "entry": [{"id": "page", "time": 0, "messaging": events}]}).encode()
+    secret = FACEBOOK["FACEBOOK_APP_SECRET"].encode()
+    signature = signature or "sha1=" + hmac.new(secret, body, hashlib.sha1).hexdigest()
+    return send(stack, body, {"Content-Type": "application/json", "X-Hub-Signature": signature})
+
+
+def graph_calls(psid: str, since: int) -> list:
+    return [c["body"] for c in FakeGraph.sent[since:] if c["body"].get("recipient", {}).get("id") == psid]
+
+
+def wait_for_typing_off(psids: list, since: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(any(b.get("sender_action") == "typing_off" for b in graph_calls(p, since)) for p in psids):
+            return
+        time.sleep(0.2)
+    raise AssertionError("no answer within the timeout")
+
+
+def test_messenger_batch_is_acknowledged_at_once_and_every_event_answered(stack):
+    psids = [f"psid-{uuid.uuid4().hex[:8]}" for _ in range(3)]
+    since = len(FakeGraph.sent)
+    status, body = messenger_post(stack, [message(p, "Bonjour") for p in psids])
+    answered_before_the_200 = [p for p in psids if graph_calls(p, since)]
+    assert (status, body) == (200, "success")
+    assert answered_before_the_200 != psids, "the webhook waited for the answers"
+    wait_for_typing_off(psids, since)
+    for psid in psids:
+        texts = [b["message"].get("text") or "" for b in graph_calls(psid, since) if "message" in b]
+        assert any("bienvenue" in t for t in texts), (psid, texts)
+
+
+def test_messenger_text_over_the_limit_gets_the_french_refusal(stack):
+    psid = f"psid-{uuid.uuid4().hex[:8]}"
+    since = len(FakeGraph.sent)
+    assert messenger_post(stack, [message(psid, "a" * (MAX_MESSAGE_CHARS + 1))]) == (200, "success")
+    deadline = time.monotonic() + 30
+    while not graph_calls(psid, since) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)
+    messages = [b["message"] for b in graph_calls(psid, since) if "message" in b]
+    assert messages == [{"text": MESSAGE_TOO_LONG}]
+
+
+def test_messenger_non_ascii_signature_or_verify_token_is_a_403(stack):
+    psid = f"psid-{uuid.uuid4().hex[:8]}"
+    assert messenger_post(stack, [message(psid, "Bonjour")], signature="sha1=é" + "0" * 39)[0] == 403
+    query = "hub.mode=subscribe&hub.verify_token=%C3%A9t%C3%A9&hub.challenge=1"
+    url = f"{webhook_url(stack)}?{query}"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(url, timeout=30)
+    assert refused.value.code == 403
