@@ -2,7 +2,14 @@
 
 Same webhook URL (/webhooks/facebook/webhook) and credentials as Rasa's channel, with:
 - a wrong verify token or an unsigned / wrongly signed webhook refused with 403
-  (Rasa's channel answers 200), never passed to the assistant;
+  (Rasa's channel answers 200), never passed to the assistant; tokens and signatures
+  compared in constant time;
+- every event of a batched webhook handled (Rasa's channel stops at the first), after
+  the 200: Meta retries, then disables, webhooks that answer slowly. The events run in
+  tracked asyncio tasks; failures are logged without personal data, unsupported events
+  by their kind only;
+- a message over the shared size limit (channels.limits) answered with the French
+  refusal instead of reaching the NLU;
 - the « Démarrer » (get started) postback leading to the welcome;
 - buttons rendered as Messenger can: up to 3 → a button template, up to 13 → quick
   replies (titles cut to 20 characters), web links → URL buttons; texts split at 2,000
@@ -18,7 +25,7 @@ import hashlib
 import hmac
 import logging
 import os
-from typing import Any, Awaitable, Callable, Dict, List
+from typing import Any, Awaitable, Callable, Dict, List, Set
 
 from fbmessenger import MessengerClient
 from rasa.core.channels.channel import UserMessage
@@ -27,6 +34,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels import log_privacy
+from channels.limits import MESSAGE_TOO_LONG, refusal
+
+log_privacy.install()
 logger = logging.getLogger(__name__)
 
 GET_STARTED_PAYLOAD = "GET_STARTED"
@@ -125,8 +136,59 @@ class GuardedMessenger(Messenger):
         super().__init__(page_access_token, on_new_message)
         self.client = graph_client(page_access_token)
 
+    ATTACHMENT_CHECKS = (
+        Messenger._is_audio_message,
+        Messenger._is_image_message,
+        Messenger._is_video_message,
+        Messenger._is_file_message,
+    )
+
+    async def handle(self, payload: Dict[str, Any], metadata: Dict[str, Any] | None) -> None:
+        """Every event of every entry, in order (Rasa's channel returns after the first)."""
+        for entry in payload.get("entry") or []:
+            events = entry.get("messaging") if isinstance(entry, dict) else None
+            for event in events if isinstance(events, list) else []:
+                if not isinstance(event, dict):
+                    continue
+                self.last_message = event
+                try:
+                    if event.get("message"):
+                        await self.message(event, metadata)
+                    elif event.get("postback"):
+                        await self.postback(event, metadata)
+                    else:
+                        logger.info("Messenger event ignored: %s", event_kind(event))
+                except Exception as exc:  # noqa: BLE001 - one bad event must not stop the batch
+                    logger.error(
+                        "Messenger %s event failed: %s", event_kind(event), log_privacy.describe_error(exc)
+                    )
+
+    async def message(self, message: Dict[str, Any], metadata: Dict[str, Any] | None) -> None:
+        body = message.get("message") or {}
+        if self._is_quick_reply_message(message):
+            text = body["quick_reply"]["payload"]
+        elif self._is_user_message(message):
+            text = body["text"]
+        elif any(check(message) for check in self.ATTACHMENT_CHECKS):  # audio, image, video, file
+            text = body["attachments"][0]["payload"]["url"]
+        else:
+            text = None
+        if not isinstance(text, str) or not text:
+            logger.info("Messenger event ignored: %s", event_kind(message))
+            return
+        if refusal(text):
+            await MessengerOutput(self.client).send_text_message(self.get_user_id(), MESSAGE_TOO_LONG)
+            return
+        await self._handle_user_message(text, self.get_user_id(), metadata)
+
     async def postback(self, message: Dict[str, Any], metadata: Dict[str, Any] | None) -> None:
         payload = message["postback"].get("payload") or ""
+        if not isinstance(payload, str):
+            logger.info("Messenger event ignored: %s", event_kind(message))
+            return
+        if refusal(payload):
+            await MessengerOutput(self.client).send_text_message(self.get_user_id(), MESSAGE_TOO_LONG)
+            return
         text = "/greet" if payload == GET_STARTED_PAYLOAD else payload
         await self._handle_user_message(text, self.get_user_id(), metadata)
 
@@ -137,10 +199,24 @@ class GuardedMessenger(Messenger):
         await out_channel.send_action(sender_id, sender_action="typing_on")
         try:
             await self.on_new_message(user_message)
-        except Exception:  # noqa: BLE001 - logged; Messenger must still get its 200
-            logger.exception("Messenger message could not be handled")
+        except Exception as exc:  # noqa: BLE001 - logged; the other events go on
+            logger.error("Messenger message could not be handled: %s", log_privacy.describe_error(exc))
         finally:
             await out_channel.send_action(sender_id, sender_action="typing_off")
+
+
+def event_kind(event: Dict[str, Any]) -> str:
+    """What a Messenger event is (« message/attachments:image », « read », …), never its content."""
+    body = event.get("message")
+    if isinstance(body, dict):
+        if body.get("is_echo"):
+            return "message/echo"
+        attachments = body.get("attachments")
+        if isinstance(attachments, list) and attachments and isinstance(attachments[0], dict):
+            return f"message/attachments:{str(attachments[0].get('type'))[:20]}"
+        return "message/" + ("text" if "text" in body else "other")
+    known = ("postback", "delivery", "read", "reaction", "referral", "optin", "account_linking")
+    return next((kind for kind in known if kind in event), "unknown")
 
 
 class GuardedFacebookInput(FacebookInput):
@@ -150,6 +226,8 @@ class GuardedFacebookInput(FacebookInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("guarded_fb_webhook", __name__)
+        # The batches being handled: a task nobody references may be garbage-collected.
+        self.tasks: Set[asyncio.Task] = set()
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -157,7 +235,10 @@ class GuardedFacebookInput(FacebookInput):
 
         @webhook.route("/webhook", methods=["GET"])
         async def token_verification(request: Request) -> HTTPResponse:
-            if request.args.get("hub.verify_token") == self.fb_verify and self.fb_verify:
+            token = request.args.get("hub.verify_token") or ""
+            if self.fb_verify and hmac.compare_digest(
+                token.encode("utf-8"), str(self.fb_verify).encode("utf-8")
+            ):
                 return response.text(request.args.get("hub.challenge") or "")
             logger.warning("Messenger verification refused: wrong verify token")
             return response.text("invalid verify token", status=403)
@@ -171,22 +252,35 @@ class GuardedFacebookInput(FacebookInput):
                 logger.warning("Messenger webhook refused: missing or wrong signature")
                 return response.text("invalid signature", status=403)
             try:
-                payload = request.json
-                entries = payload["entry"]
+                entries = request.json["entry"]
+                if not isinstance(entries, list):
+                    raise TypeError("entry is not a list")
             except Exception:  # noqa: BLE001 - a signed but malformed body is still refused cleanly
                 return response.text("invalid payload", status=400)
             messenger = GuardedMessenger(self.fb_access_token, on_new_message)
-            await messenger.handle({"entry": entries}, self.get_metadata(request))
+            self.run_later(messenger.handle({"entry": entries}, self.get_metadata(request)))
             return response.text("success")
 
         return webhook
+
+    def run_later(self, work: Awaitable[None]) -> asyncio.Task:
+        """Handle a webhook's events after its 200, keeping the task referenced until it ends."""
+        task = asyncio.ensure_future(work)
+        self.tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("Messenger webhook failed: %s", log_privacy.describe_error(task.exception()))
 
     @staticmethod
     def validate_hub_signature(app_secret: str, request_payload: bytes, hub_signature_header: str) -> bool:
         """sha1= (X-Hub-Signature) or sha256= (X-Hub-Signature-256), compared in constant time."""
         method, _, signature = (hub_signature_header or "").partition("=")
-        if method not in ("sha1", "sha256") or not signature or not app_secret:
-            return False
+        if method not in ("sha1", "sha256") or not signature or not app_secret or not signature.isascii():
+            return False  # compare_digest raises on non-ASCII text: refused, not a 500
         expected = hmac.new(app_secret.encode("utf-8"), request_payload, getattr(hashlib, method)).hexdigest()
         return hmac.compare_digest(expected, signature)
 

@@ -1,21 +1,45 @@
 """The REST channel, with the request checked before it reaches the assistant.
 
-Rasa's own RestInput answers a malformed body with a 500 or an empty 200, and lets
-the client choose `input_channel`. This subclass keeps the same URL
-(/webhooks/rest/webhook) and answer format, but refuses bad requests with a clear
-4xx and always records the real channel.
+Rasa's own RestInput answers a malformed body with a 500 or an empty 200, lets the
+client choose `input_channel`, reads bodies up to Sanic's 100 MB and logs the message
+text when handling fails. This subclass keeps the same URL (/webhooks/rest/webhook)
+and answer format, but:
+- reads the body itself (a streaming route) and stops at `MAX_BODY_BYTES` with a 413,
+  so a huge body is never held in memory;
+- refuses bad requests with a clear 4xx in French: a message over `MAX_MESSAGE_CHARS`
+  or metadata over `MAX_METADATA_BYTES` (channels.limits) never reaches the NLU;
+- always records the real channel, and logs failures without the message.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict
+import logging
+from asyncio import CancelledError
+from typing import Any, Awaitable, Callable, Dict
 
+import rasa.utils.endpoints
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
+from sanic.response import HTTPResponse
 
-MAX_MESSAGE_CHARS = 20_000
-MAX_SENDER_CHARS = 256
+from channels import log_privacy
+from channels.limits import (
+    BODY_TOO_LARGE,
+    MAX_BODY_BYTES,
+    MAX_MESSAGE_CHARS,
+    MAX_METADATA_BYTES,
+    MAX_SENDER_CHARS,
+    MESSAGE_TOO_LONG,
+    METADATA_TOO_LARGE,
+    metadata_size,
+)
+
+log_privacy.install()
+logger = logging.getLogger(__name__)
+
 _PAYLOAD_KEY = "gru_payload"
 
 
@@ -27,6 +51,27 @@ class BadRequest(SanicException):
 class PayloadTooLarge(SanicException):
     status_code = 413
     quiet = True
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, read chunk by chunk and refused (413) past `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(BODY_TOO_LARGE)
+    if request.stream is None:  # body already received (not a streaming request)
+        body = request.body or b""
+    else:
+        chunks, size = [], 0
+        async for chunk in request.stream:
+            size += len(chunk)
+            if size > limit:  # chunked or lying: stop reading; Sanic discards the rest
+                raise PayloadTooLarge(BODY_TOO_LARGE)
+            chunks.append(chunk)
+        body = b"".join(chunks)
+    if len(body) > limit:
+        raise PayloadTooLarge(BODY_TOO_LARGE)
+    request.body = body
+    return body
 
 
 def _payload(request: Request) -> Dict[str, Any]:
@@ -63,9 +108,7 @@ class GuardedRestInput(RestInput):
         if not isinstance(message, str):
             raise BadRequest("Requête invalide : « message » doit être un texte.")
         if len(message) > MAX_MESSAGE_CHARS:
-            raise PayloadTooLarge(
-                f"Message trop long : {MAX_MESSAGE_CHARS} caractères au plus. Merci de le raccourcir."
-            )
+            raise PayloadTooLarge(MESSAGE_TOO_LONG)
         return message
 
     def _extract_input_channel(self, req: Request) -> str:
@@ -75,4 +118,39 @@ class GuardedRestInput(RestInput):
         metadata = _payload(request).get("metadata")
         if metadata is not None and not isinstance(metadata, dict):
             raise BadRequest("Requête invalide : « metadata » doit être un objet JSON.")
+        if metadata_size(metadata) > MAX_METADATA_BYTES:
+            raise PayloadTooLarge(METADATA_TOO_LARGE)
         return metadata
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
+        """Rasa's two routes; the webhook streams its body so that its size is bounded."""
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"], stream=True)
+        async def receive(request: Request) -> Any:
+            await read_body(request)
+            sender_id = await self._extract_sender(request)
+            text = self._extract_message(request)
+            metadata = self.get_metadata(request)
+            input_channel = self._extract_input_channel(request)
+            if rasa.utils.endpoints.bool_arg(request, "stream", default=False):
+                return response.stream(
+                    self.stream_response(on_new_message, text, sender_id, input_channel, metadata),
+                    content_type="text/event-stream",
+                )
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(text, collector, sender_id, input_channel=input_channel, metadata=metadata)
+                )
+            except CancelledError:
+                logger.error("REST message timed out")
+            except Exception as exc:  # noqa: BLE001 - the client still gets what was said
+                logger.error("REST message could not be handled: %s", log_privacy.describe_error(exc))
+            return response.json(collector.messages)
+
+        return webhook

@@ -21,6 +21,7 @@ DEFAULT_ACTION_URL = "http://localhost:5055/webhook"
 REST_CHANNEL = "channels.rest.GuardedRestInput"  # Rasa's REST channel with input checks
 FACEBOOK_CHANNEL = "channels.facebook.GuardedFacebookInput"  # Messenger, same URL as Rasa's channel
 CALENDAR_CHANNEL = "channels.calendar.CalendarInput"  # serves the waste calendar (.ics), no messages
+SOCKETIO_CHANNEL = "channels.socketio.GuardedSocketIOInput"  # Rasa's socketio, size limits, room fix
 FACEBOOK_VARS = ("FACEBOOK_VERIFY_TOKEN", "FACEBOOK_APP_SECRET", "FACEBOOK_PAGE_ACCESS_TOKEN")
 
 
@@ -104,10 +105,11 @@ def credentials(env: Mapping[str, str]) -> Dict[str, Any]:
     config: Dict[str, Any] = {
         REST_CHANNEL: None,
         CALENDAR_CHANNEL: None,
-        "socketio": {
+        SOCKETIO_CHANNEL: {
             "user_message_evt": "user_uttered",
             "bot_message_evt": "bot_uttered",
             "session_persistence": True,
+            "socketio_path": "/socket.io",
         },
     }
     present = [name for name in FACEBOOK_VARS if env.get(name)]

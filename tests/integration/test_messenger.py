@@ -37,6 +37,10 @@ def post(stack, event: dict, secret: str | None = FACEBOOK["FACEBOOK_APP_SECRET"
     headers = {"Content-Type": "application/json"}
     if secret is not None:
         headers["X-Hub-Signature"] = "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+    return send(stack, body, headers)
+
+
+def send(stack, body: bytes, headers: dict):
     request = urllib.request.Request(webhook_url(stack), data=body, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=60) as response:

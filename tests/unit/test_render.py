@@ -13,9 +13,10 @@ def test_defaults_are_embedded():
     assert set(credentials({})) == {
         "channels.rest.GuardedRestInput",
         "channels.calendar.CalendarInput",
-        "socketio",
+        "channels.socketio.GuardedSocketIOInput",
     }
-    assert credentials({})["socketio"]["session_persistence"] is True
+    socketio = credentials({})["channels.socketio.GuardedSocketIOInput"]
+    assert socketio["session_persistence"] is True and socketio["socketio_path"] == "/socket.io"
 
 
 def test_postgresql_tracker_store():
