@@ -178,6 +178,11 @@ class FormValidation(FormValidationAction):
             )
             return [SlotSet(OUTCOME_SLOT, "blocked"), SlotSet("requested_slot", None)]
 
+    def is_answer(self, tracker: Tracker, requested: str | None) -> bool:
+        """True when the message answers the question though its intent is a way out or a
+        question (a surname read as « help »); a form may add its own cases."""
+        return requested in self.name_slots and is_name_answer(tracker)
+
     def _answering(self, tracker: Tracker) -> bool:
         """True when the latest message answers this active form (not its activation)."""
         active = (tracker.active_loop or {}).get("name")
@@ -187,7 +192,7 @@ class FormValidation(FormValidationAction):
         requested = tracker.get_slot("requested_slot")
         if self._answering(tracker):
             intent = intent_of(tracker)
-            name_answer = requested in self.name_slots and is_name_answer(tracker)
+            name_answer = self.is_answer(tracker, requested)
             outcome = {**EXITS, **self.extra_exits}.get(intent)
             if outcome and not name_answer:
                 return [SlotSet(OUTCOME_SLOT, outcome), SlotSet("requested_slot", None)]
@@ -276,6 +281,10 @@ class FormDone(Action):
     restart_title: str = "Reprendre"
     slots: Tuple[str, ...] = ()  # every slot of the form, forgotten at the end
     stopped_response: str = "utter_form_stopped"
+
+    def name(self) -> str:
+        # rasa-sdk registers every Action subclass (this base too) and calls name() on it.
+        return f"action_{self.form.removesuffix('_form')}_done"
 
     def forget(self) -> List[EventType]:
         return [SlotSet(name, None) for name in self.slots + FRAMEWORK_SLOTS]
