@@ -35,21 +35,8 @@ REASON_LABELS = {
     "CNI-PASSPORT": "carte d'identité et passeport",
     "ENCOMBRANTS": "enlèvement d'encombrants",
 }
-WEEKDAY_SHORT = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
-MONTH_SHORT = (
-    "janv.",
-    "févr.",
-    "mars",
-    "avr.",
-    "mai",
-    "juin",
-    "juil.",
-    "août",
-    "sept.",
-    "oct.",
-    "nov.",
-    "déc.",
-)
+WEEKDAY_SHORT = tuple("lun. mar. mer. jeu. ven. sam. dim.".split())
+MONTH_SHORT = tuple("janv. févr. mars avr. mai juin juil. août sept. oct. nov. déc.".split())
 
 
 def phone() -> str:

@@ -39,18 +39,29 @@ MANAGE_SLOTS = ("appointment_ref", "appointment_surname", "manage_confirmed", "v
 MOVE_SLOTS = MANAGE_SLOTS + ("booking_when", "booking_slot", "booking_offset", "booking_offered")
 
 
-class ActionListAppointments(Action):
-    def name(self) -> str:
-        return "action_list_appointments"
+class _OwnAppointments:
+    """Mixin of the actions that show the sender's own upcoming appointments (not an Action
+    itself: rasa-sdk registers every Action subclass)."""
 
     @guarded(TOPIC)
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        mine = await asyncio.to_thread(own_appointments, tracker)
+        self.show(dispatcher, await asyncio.to_thread(own_appointments, tracker))
+        return []
+
+    def show(self, dispatcher: CollectingDispatcher, mine: List[engine.AppointmentView]) -> None:
+        raise NotImplementedError
+
+
+class ActionListAppointments(_OwnAppointments, Action):
+    def name(self) -> str:
+        return "action_list_appointments"
+
+    def show(self, dispatcher: CollectingDispatcher, mine: List[engine.AppointmentView]) -> None:
         if not mine:
             dispatcher.utter_message(response="utter_no_appointment_here")
-            return []
+            return
         buttons = []
         for appt in mine[:3]:
             buttons.append(
@@ -64,7 +75,6 @@ class ActionListAppointments(Action):
             appointments="\n".join(appointment_line(a) for a in mine),
             buttons=buttons,
         )
-        return []
 
 
 class WhichAppointment:
@@ -137,18 +147,14 @@ class ValidateRescheduleForm(WhichAppointment, SlotAnswers, FormValidation):
     working_slots = ("verify_attempts", "booking_offset", "booking_offered")
 
 
-class ActionAskAppointmentRef(Action):
+class ActionAskAppointmentRef(_OwnAppointments, Action):
     def name(self) -> str:
         return "action_ask_appointment_ref"
 
-    @guarded(TOPIC)
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
-        mine = await asyncio.to_thread(own_appointments, tracker)
+    def show(self, dispatcher: CollectingDispatcher, mine: List[engine.AppointmentView]) -> None:
         if not mine:
             dispatcher.utter_message(response="utter_ask_appointment_ref")
-            return []
+            return
         buttons = [
             button(
                 f"{short_slot_fr(engine.Slot(a.site_id, a.start, 0))} ({a.reference})",
@@ -158,7 +164,6 @@ class ActionAskAppointmentRef(Action):
             for a in mine[:5]
         ]
         dispatcher.utter_message(response="utter_ask_appointment_ref_mine", buttons=buttons)
-        return []
 
 
 class ActionAskManageConfirmed(Action):
