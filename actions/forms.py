@@ -186,7 +186,9 @@ class FormValidation(FormValidationAction):
     def _answering(self, tracker: Tracker) -> bool:
         """True when the latest message answers this active form (not its activation)."""
         active = (tracker.active_loop or {}).get("name")
-        return active == self.form and tracker.latest_action_name == "action_listen"
+        # Rasa's FormAction calls the validation action with a temporary tracker whose latest
+        # action is the form itself (ActionExecuted(form) is appended after the user message).
+        return active == self.form and tracker.latest_action_name in ("action_listen", self.form)
 
     async def _run(self, dispatcher, tracker, domain) -> List[EventType]:
         requested = tracker.get_slot("requested_slot")

@@ -26,7 +26,9 @@ def message(intent="inform", text="", entities=()):
     }
 
 
-def tracker(latest, slots=None, sender="citizen-1", channel="rest", loop="booking_form"):
+def tracker(
+    latest, slots=None, sender="citizen-1", channel="rest", loop="booking_form", action="action_listen"
+):
     events = [{"event": "user", "text": latest["text"], "parse_data": latest, "input_channel": channel}]
     return Tracker(
         sender_id=sender,
@@ -36,7 +38,7 @@ def tracker(latest, slots=None, sender="citizen-1", channel="rest", loop="bookin
         paused=False,
         followup_action=None,
         active_loop={"name": loop} if loop else {},
-        latest_action_name="action_listen",
+        latest_action_name=action,
     )
 
 
@@ -167,7 +169,8 @@ async def validate(latest, slots, form=None, sender="citizen-1", loop="booking_f
     """The whole validation action, framework included: (slot values set, what was said)."""
     dispatcher = CollectingDispatcher()
     form = form or book.ValidateBookingForm()
-    events = await form.run(dispatcher, tracker(latest, slots, sender=sender, loop=loop), DOMAIN)
+    # As Rasa calls it: a temporary tracker whose latest action is the form itself.
+    events = await form.run(dispatcher, tracker(latest, slots, sender=sender, loop=loop, action=loop), DOMAIN)
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}, said(dispatcher.messages)
 
 
@@ -200,7 +203,9 @@ async def test_no_pre_application_read_as_a_question_is_the_answer(db):
         "forms": {"booking_form": {"required_slots": ["document_type", "person_count", "application_ids"]}}
     }
     dispatcher = CollectingDispatcher()
-    events = await book.ValidateBookingForm().run(dispatcher, tracker(latest, slots), domain)
+    events = await book.ValidateBookingForm().run(
+        dispatcher, tracker(latest, slots, action="booking_form"), domain
+    )
     assert {e["name"]: e["value"] for e in events}["application_ids"] == "papier"
 
 
