@@ -184,6 +184,11 @@ class FormValidation(FormValidationAction):
             )
             return [SlotSet(OUTCOME_SLOT, "blocked"), SlotSet("requested_slot", None)]
 
+    def is_answer(self, tracker: Tracker, requested: str | None) -> bool:
+        """True when the message answers the question though its intent is a way out or a
+        question (a surname read as « help »); a form may add its own cases."""
+        return requested in self.name_slots and is_name_answer(tracker)
+
     def _answering(self, tracker: Tracker) -> bool:
         """True when the latest message answers this active form. Rasa validates on a copy of
         the tracker that ends with the form's own action event (and the slot candidates):
@@ -200,7 +205,7 @@ class FormValidation(FormValidationAction):
         requested = tracker.get_slot("requested_slot")
         if self._answering(tracker):
             intent = intent_of(tracker)
-            name_answer = requested in self.name_slots and is_name_answer(tracker)
+            name_answer = self.is_answer(tracker, requested)
             outcome = {**EXITS, **self.extra_exits}.get(intent)
             if outcome and not name_answer:
                 return [SlotSet(OUTCOME_SLOT, outcome), SlotSet("requested_slot", None)]

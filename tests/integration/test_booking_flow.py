@@ -84,7 +84,10 @@ def test_unhappy_answers_get_a_clear_french_reply(stack):
     chat.first_slot()
     for _ in range(3):
         chat.say("123 !!")
-    assert "par téléphone au 01 99 00 10 10" in chat.text and "Parler à un agent" in chat.buttons
+    # The third unusable answer ends the form with the way out; « Reprendre » asks again.
+    assert "01 99 00 10 10" in chat.text and "Parler à un agent" in chat.buttons, chat.text
+    chat.click("Reprendre")
+    assert "nom de famille" in chat.text, chat.text
     chat.say("Martin")
     assert "Sans pré-demande" in chat.text
     chat.click("Non")
@@ -107,8 +110,43 @@ def test_a_question_mid_form_is_answered_then_the_form_resumes(stack):
     chat = Chat(stack)
     chat.say("rdv passeport pour 1 personne")
     chat.click("C'est quoi")
-    assert "ants.gouv.fr" in chat.text
-    assert "numéro de pré-demande" in chat.text  # asked again
+    assert "La pré-demande se fait en ligne" in chat.text and "pas trouvé" not in chat.text, chat.text
+    assert "Quel est votre numéro de pré-demande" in chat.text  # asked again
+
+
+def test_five_nonsense_answers_end_the_form_after_the_third(stack):
+    chat = Chat(stack)
+    chat.say("rdv passeport pour 1 personne")
+    question = "Quel est votre numéro de pré-demande ANTS"
+    assert question in chat.text, chat.text
+    for _ in range(2):
+        chat.say("123 !!")
+        assert "pas trouvé de numéro de pré-demande" in chat.text and question in chat.text, chat.text
+    chat.say("123 !!")
+    assert "01 99 00 10 10" in chat.text, chat.text
+    assert {"Reprendre", "Parler à un agent"} <= set(chat.buttons), chat.buttons
+    assert question not in chat.text  # never a 4th time
+    for _ in range(2):
+        chat.say("123 !!")
+        assert question not in chat.text, chat.text
+
+
+def test_a_phone_apostrophe_in_the_surname_books(stack, app_db):
+    chat = Chat(stack)
+    reference = book(chat, "rdv cni pour 1 personne", "N4D1AYE7QX", surname="N’Diaye")
+    assert rows(app_db, "SELECT surname FROM appointments WHERE reference=?", reference) == [("N'DIAYE",)]
+
+
+def test_a_ligature_typed_without_it_cancels_from_another_device(stack, app_db):
+    reference = book(Chat(stack), "rdv cni pour 1 personne", "L0EU1LL3TX", surname="Lœuillet")
+    other = Chat(stack)
+    other.say(f"je veux annuler le rendez-vous {reference}")
+    assert "nom de famille" in other.text, other.text
+    other.say("Loeuillet")
+    assert "J'annule le rendez-vous " + reference in other.text, other.text
+    other.click("Oui")
+    assert "C'est annulé" in other.text
+    assert rows(app_db, "SELECT status FROM appointments WHERE reference=?", reference) == [("cancelled",)]
 
 
 def test_cancel_from_another_channel_needs_the_surname(stack, app_db):

@@ -9,10 +9,14 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import booking
+from actions.appointments import book, manage, reading, slots
+from actions.common import clean_surname, is_name_answer
+from actions.forms import FAILURES_SLOT, OUTCOME_SLOT
 from booking import engine
 from booking.seed import prepare_database
+from core import clock
 from core.dates import When
+from tests.unit.responses import buttons_of, said
 
 
 def message(intent="inform", text="", entities=()):
@@ -23,8 +27,15 @@ def message(intent="inform", text="", entities=()):
     }
 
 
-def tracker(latest, slots=None, sender="citizen-1", channel="rest", loop="booking_form"):
-    events = [{"event": "user", "text": latest["text"], "parse_data": latest, "input_channel": channel}]
+def tracker(
+    latest, slots=None, sender="citizen-1", channel="rest", loop="booking_form", action="action_listen"
+):
+    events = [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": latest["text"], "parse_data": latest, "input_channel": channel},
+    ]
+    if action != "action_listen":  # Rasa's temporary tracker: the form's own action last
+        events.append({"event": "action", "name": action})
     return Tracker(
         sender_id=sender,
         slots=dict(slots or {}),
@@ -33,7 +44,7 @@ def tracker(latest, slots=None, sender="citizen-1", channel="rest", loop="bookin
         paused=False,
         followup_action=None,
         active_loop={"name": loop} if loop else {},
-        latest_action_name="action_listen",
+        latest_action_name=action,
     )
 
 
@@ -47,11 +58,11 @@ def db(tmp_path, monkeypatch):
     return url
 
 
-async def extract(slot, latest, slots=None, form=None):
-    form = form or booking.ValidateBookingForm()
+async def extract(slot, latest, slots=None, form=None, sender="citizen-1"):
+    form = form or book.ValidateBookingForm()
     dispatcher = CollectingDispatcher()
-    result = await getattr(form, f"extract_{slot}")(dispatcher, tracker(latest, slots), {})
-    return result, " ".join(m.get("text") or "" for m in dispatcher.messages)
+    result = await getattr(form, f"extract_{slot}")(dispatcher, tracker(latest, slots, sender=sender), {})
+    return result, said(dispatcher.messages)
 
 
 @pytest.mark.parametrize(
@@ -59,12 +70,12 @@ async def extract(slot, latest, slots=None, form=None):
     [("2", 2), ("nous serons trois", 3), ("juste moi", 1), ("une", 1), ("moi et ma fille", 2), ("4 pers", 4)],
 )
 def test_person_count_from_free_text(text, expected):
-    assert booking.parse_person_count(tracker(message(text=text)), requested=True) == expected
+    assert reading.parse_person_count(tracker(message(text=text)), requested=True) == expected
 
 
 def test_un_passeport_is_not_a_head_count():
     assert (
-        booking.parse_person_count(tracker(message(text="finalement un passeport")), requested=True) is None
+        reading.parse_person_count(tracker(message(text="finalement un passeport")), requested=True) is None
     )
 
 
@@ -78,7 +89,7 @@ def test_un_passeport_is_not_a_head_count():
     ],
 )
 def test_application_ids_in_text(text, ids):
-    assert booking.application_ids_in(text) == ids
+    assert reading.application_ids_in(text) == ids
 
 
 @pytest.mark.parametrize(
@@ -87,34 +98,51 @@ def test_application_ids_in_text(text, ids):
         ("Dupont", "DUPONT"),
         ("c'est au nom de Mme Fontaine", "FONTAINE"),
         ("N'Diaye", "N'DIAYE"),
+        ("N’Diaye", "N'DIAYE"),  # a phone's typographic apostrophe
+        ("Lœuillet", "LŒUILLET"),
+        ("de La Fontaine", "DE LA FONTAINE"),
+        ("Le Gall", "LE GALL"),
+        ("Müller", "MÜLLER"),
+        ("Nguyễn", "NGUYỄN"),
+        ("Martin-Dupont", "MARTIN-DUPONT"),
+        ("c'est au nom de Mme N’Diaye-Lœuillet", "N'DIAYE-LŒUILLET"),
         ("123", None),
         ("<script>alert(1)</script>", None),
         ("je ne sais pas trop quoi vous dire", None),
     ],
 )
 def test_surname_cleaning(text, surname):
-    assert booking.clean_surname(text) == surname
+    assert clean_surname(text) == surname
+
+
+@pytest.mark.parametrize("text", ["N’Diaye", "Lœuillet", "de La Fontaine", "Le Gall", "Müller", "Nguyễn",
+                                  "Martin-Dupont"])  # fmt: skip
+async def test_the_booking_surname_question_accepts_french_names(text):
+    result, said_ = await extract(
+        "booking_surname", message(text=text), {"requested_slot": "booking_surname"}
+    )
+    assert result["booking_surname"] == clean_surname(text) and result[FAILURES_SLOT] == 0 and said_ == ""
 
 
 def test_document_type_both_and_change():
     both = tracker(
         message(text="cni et passeport", entities=[("document_type", "cni"), ("document_type", "passeport")])
     )
-    assert booking.document_type_in(both, requested=False) == "les_deux"
-    assert booking.document_type_in(tracker(message(text="les deux")), requested=True) == "les_deux"
-    assert booking.document_type_in(tracker(message(text="les deux")), requested=False) is None
+    assert reading.document_type_in(both, requested=False) == "les_deux"
+    assert reading.document_type_in(tracker(message(text="les deux")), requested=True) == "les_deux"
+    assert reading.document_type_in(tracker(message(text="les deux")), requested=False) is None
 
 
 def test_pick_offered_by_rank_or_time():
     offered = ["villebrune-mairie@2030-01-03T09:00", "villebrune-mairie@2030-01-03T10:15"]
-    assert booking.pick_offered("le premier", offered) == offered[0]
-    assert booking.pick_offered("10h15", offered) == offered[1]
-    assert booking.pick_offered("18h", offered) is None
+    assert reading.pick_offered("le premier", offered) == offered[0]
+    assert reading.pick_offered("10h15", offered) == offered[1]
+    assert reading.pick_offered("18h", offered) is None
 
 
 def test_when_round_trip():
     when = When(date(2030, 1, 3), date(2030, 1, 9), None, None, None, False)
-    assert booking.when_from_dict(booking.when_to_dict(when)) == when
+    assert reading.when_from_dict(reading.when_to_dict(when)) == when
 
 
 async def test_change_of_mind_resets_the_chosen_slot():
@@ -123,27 +151,98 @@ async def test_change_of_mind_resets_the_chosen_slot():
         "booking_slot": "villebrune-mairie@2030-01-03T09:00",
         "requested_slot": "x",
     }
-    result, said = await extract(
+    result, text = await extract(
         "document_type",
         message(text="finalement un passeport", entities=[("document_type", "passeport")]),
         slots,
     )
     assert result["document_type"] == "passeport" and result["booking_slot"] is None
-    assert "C'est noté : passeport" in said
+    assert "C'est noté : passeport" in text
 
 
-async def test_questions_fill_nothing_so_the_form_steps_aside():
-    slots = {"requested_slot": "booking_surname"}
-    for intent in ("stop", "id_documents_info", "human_handoff", "opening_hours"):
-        result, said = await extract("booking_surname", message(intent=intent, text="euh"), slots)
-        assert result == {} and said == ""
+DOMAIN = {
+    "forms": {
+        "booking_form": {
+            "required_slots": ["document_type", "person_count", "booking_surname", "booking_confirmed"]
+        },
+        "cancel_form": {"required_slots": ["appointment_ref", "appointment_surname", "manage_confirmed"]},
+    },
+    "slots": {},
+}
 
 
-async def test_third_failure_offers_phone_and_agent():
-    slots = {"requested_slot": "booking_surname", "booking_failures": 2}
-    result, said = await extract("booking_surname", message(text="123"), slots)
-    assert result["booking_surname"] is None and result["booking_failures"] == 0
-    assert "01 99 00 10 10" in said and "agent" in said
+async def validate(latest, slots, form=None, sender="citizen-1", loop="booking_form"):
+    """The whole validation action, framework included: (slot values set, what was said)."""
+    dispatcher = CollectingDispatcher()
+    form = form or book.ValidateBookingForm()
+    # As Rasa calls it: a temporary tracker whose latest action is the form itself.
+    events = await form.run(dispatcher, tracker(latest, slots, sender=sender, loop=loop, action=loop), DOMAIN)
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}, said(dispatcher.messages)
+
+
+async def test_ways_out_and_questions_are_the_framework_s():
+    slots = {"requested_slot": "booking_surname", "document_type": "cni", "person_count": 1}
+    for intent, outcome in (
+        ("stop", "stopped"),
+        ("human_handoff", "handoff"),
+        ("cancel_appointment", "stopped"),
+    ):
+        result, _ = await validate(message(intent=intent, text="euh, laissez tomber"), slots)
+        assert result[OUTCOME_SLOT] == outcome and result["requested_slot"] is None
+    result, text = await validate(message(intent="bot_challenge", text="vous êtes un robot ?"), slots)
+    assert result == {FAILURES_SLOT: 0, "requested_slot": "booking_surname"} and text  # answered, asked again
+
+
+async def test_a_surname_read_as_a_question_is_the_answer():
+    latest = message(intent="help", text="N’Diaye")
+    latest["intent"]["confidence"] = 0.58
+    result, _ = await validate(
+        latest, {"requested_slot": "booking_surname", "document_type": "cni", "person_count": 1}
+    )
+    assert result["booking_surname"] == "N'DIAYE"
+
+
+async def test_no_pre_application_read_as_a_question_is_the_answer(db):
+    latest = message(intent="id_documents_info", text="je n'ai pas de pré-demande")
+    slots = {"requested_slot": "application_ids", "person_count": 1, "document_type": "cni"}
+    domain = {
+        "forms": {"booking_form": {"required_slots": ["document_type", "person_count", "application_ids"]}}
+    }
+    dispatcher = CollectingDispatcher()
+    events = await book.ValidateBookingForm().run(
+        dispatcher, tracker(latest, slots, action="booking_form"), domain
+    )
+    assert {e["name"]: e["value"] for e in events}["application_ids"] == "papier"
+
+
+async def test_third_failure_ends_the_form_with_the_way_out():
+    slots = {"requested_slot": "booking_surname", FAILURES_SLOT: 1}
+    result, text = await extract("booking_surname", message(text="123"), slots)
+    assert result["booking_surname"] is None and result[FAILURES_SLOT] == 2 and OUTCOME_SLOT not in result
+    assert "nom de famille" in text
+    slots[FAILURES_SLOT] = 2
+    result, _ = await extract("booking_surname", message(text="123"), slots)
+    assert result[OUTCOME_SLOT] == "failed"
+
+
+async def test_the_way_out_after_three_failures_gives_the_phone_and_keeps_the_answers():
+    done = book.ActionBookingDone()
+    dispatcher = CollectingDispatcher()
+    slots = {OUTCOME_SLOT: "failed", FAILURES_SLOT: 3, "document_type": "passeport", "person_count": 2}
+    events = await done.run(dispatcher, tracker(message(text="123"), slots, loop=None), {})
+    assert "01 99 00 10 10" in said(dispatcher.messages)
+    titles = {b["title"]: b["payload"] for b in buttons_of(dispatcher.messages)}
+    assert titles == {"Reprendre": "/book_appointment", "Parler à un agent": "/human_handoff"}
+    forgotten = {e["name"] for e in events}
+    assert "document_type" not in forgotten and OUTCOME_SLOT in forgotten
+
+
+@pytest.mark.parametrize("text", ["peut-être", "123", "je sais pas", "mardi"])
+async def test_anything_but_yes_or_no_at_the_confirmation_is_a_failure(text):
+    slots = {"requested_slot": "booking_confirmed", FAILURES_SLOT: 2}
+    result, said_ = await extract("booking_confirmed", message(intent="inform", text=text), slots)
+    assert result["booking_confirmed"] is None and result[OUTCOME_SLOT] == "failed"
+    assert "« oui »" in said_
 
 
 @pytest.mark.parametrize(
@@ -151,14 +250,14 @@ async def test_third_failure_offers_phone_and_agent():
     [("hier", "déjà passé"), ("le 31 février", "n'existe pas"), ("bof", "Je n'ai pas compris la date")],
 )
 async def test_bad_dates_are_explained(text, fragment):
-    result, said = await extract("booking_when", message(text=text), {"requested_slot": "booking_when"})
-    assert result["booking_when"] is None and fragment in said
+    result, text_ = await extract("booking_when", message(text=text), {"requested_slot": "booking_when"})
+    assert result["booking_when"] is None and fragment in text_
 
 
 async def test_paper_form_when_no_pre_application(db):
     slots = {"requested_slot": "application_ids", "person_count": 1}
-    result, said = await extract("application_ids", message(intent="deny", text="non j'en ai pas"), slots)
-    assert result["application_ids"] == "papier" and "formulaire papier" in said
+    result, text = await extract("application_ids", message(intent="deny", text="non j'en ai pas"), slots)
+    assert result["application_ids"] == "papier" and "formulaire papier" in text
 
 
 async def test_ids_are_collected_one_person_at_a_time(db):
@@ -183,8 +282,8 @@ async def test_an_id_with_a_live_appointment_is_refused(db):
         application_ids=["4F7K2M9QXZ"],
     )
     slots = {"requested_slot": "application_ids", "person_count": 1}
-    result, said = await extract("application_ids", message(text="4F7K2M9QXZ"), slots)
-    assert result["application_ids"] is None and "a déjà un rendez-vous" in said
+    result, text = await extract("application_ids", message(text="4F7K2M9QXZ"), slots)
+    assert result["application_ids"] is None and "a déjà un rendez-vous" in text
 
 
 async def test_confirmation_books_and_a_taken_slot_offers_others(db):
@@ -200,40 +299,65 @@ async def test_confirmation_books_and_a_taken_slot_offers_others(db):
     result, _ = await extract("booking_confirmed", message(intent="affirm", text="oui"), slots)
     assert result["booking_confirmed"] is True and result["booking_reference"].startswith("RDV-")
     # The coteaux site has one station: a second citizen confirming the same slot is told so.
-    result, said = await extract("booking_confirmed", message(intent="affirm", text="oui"), slots)
-    assert result["booking_slot"] is None and "vient d'être pris" in said
+    result, text = await extract("booking_confirmed", message(intent="affirm", text="oui"), slots)
+    assert result["booking_slot"] is None and "vient d'être pris" in text
 
 
 async def test_second_factor_is_required_from_another_sender(db):
     slot = engine.first_available(["villebrune-mairie"], 15, after=engine.local_now().date())
     appt = engine.book(slot, reason="CNI", people=1, surname="Lefèvre", channel="rest", sender_id="owner")
-    form = booking.ValidateCancelForm()
+    form = manage.ValidateCancelForm()
     slots = {"requested_slot": "appointment_surname", "appointment_ref": appt.reference}
-    dispatcher = CollectingDispatcher()
-    wrong = tracker(message(text="Durand"), slots, sender="stranger")
-    result = await form.extract_appointment_surname(dispatcher, wrong, {})
+    result, text = await extract(
+        "appointment_surname", message(text="Durand"), slots, form, sender="stranger"
+    )
     assert result["appointment_surname"] is None and result["verify_attempts"] == 1
-    right = tracker(message(text="lefevre"), slots, sender="stranger")
-    result = await form.extract_appointment_surname(dispatcher, right, {})
-    assert result["appointment_surname"] == "lefevre"
+    assert "ne correspondent à aucun rendez-vous" in text
+    result, _ = await extract("appointment_surname", message(text="lefevre"), slots, form, sender="stranger")
+    assert result["appointment_surname"] == "LEFEVRE"
     # Three wrong answers end the attempt.
     slots["verify_attempts"] = 2
-    result = await form.extract_appointment_surname(
-        dispatcher, tracker(message(text="X"), slots, sender="s"), {}
+    result, text = await extract("appointment_surname", message(text="Xavier"), slots, form, sender="s")
+    assert result[OUTCOME_SLOT] == "blocked" and "01 99 00 10 10" in text
+
+
+async def test_a_ligature_and_a_phone_apostrophe_match_the_booking_from_another_device(db):
+    first = engine.first_available(["villebrune-mairie"], 15, after=engine.local_now().date())
+    appt = engine.book(first, reason="CNI", people=1, surname=clean_surname("Lœuillet"), channel="rest",
+                       sender_id="owner")  # fmt: skip
+    form = manage.ValidateCancelForm()
+    slots = {"requested_slot": "appointment_surname", "appointment_ref": appt.reference}
+    result, _ = await extract("appointment_surname", message(text="Loeuillet"), slots, form, sender="other")
+    assert result["appointment_surname"] == "LOEUILLET" and result["verify_attempts"] == 0
+    second = engine.first_available(["villebrune-mairie"], 15, after=engine.local_now().date())
+    appt = engine.book(second, reason="CNI", people=1, surname="N'Diaye", channel="rest", sender_id="owner")
+    slots["appointment_ref"] = appt.reference
+    result, _ = await extract(
+        "appointment_surname", message(text="c'est N’Diaye"), slots, form, sender="other"
     )
-    assert result["manage_done"] == "refused"
+    assert result["appointment_surname"] == "N'DIAYE"
+
+
+async def test_anything_but_yes_or_no_when_cancelling_is_a_failure():
+    slots = {"requested_slot": "manage_confirmed"}
+    result, text = await extract("manage_confirmed", message(text="bof"), slots, manage.ValidateCancelForm())
+    assert result["manage_confirmed"] is None and result[FAILURES_SLOT] == 1 and "« oui »" in text
+    result, _ = await extract(
+        "manage_confirmed", message("affirm", "oui"), slots, manage.ValidateCancelForm()
+    )
+    assert result["manage_confirmed"] is True
 
 
 def test_own_appointment_needs_no_second_factor(db):
     slot = engine.first_available(["villebrune-mairie"], 15, after=engine.local_now().date())
     appt = engine.book(slot, reason="CNI", people=1, surname="Lefèvre", channel="rest", sender_id="owner")
     mine = tracker(message(text="annuler"), sender="owner", loop="cancel_form")
-    assert booking.ValidateCancelForm._owns(mine, appt.reference)
-    assert not booking.ValidateCancelForm._owns(tracker(message(), sender="other"), appt.reference)
+    assert manage.ValidateCancelForm._owns(mine, appt.reference)
+    assert not manage.ValidateCancelForm._owns(tracker(message(), sender="other"), appt.reference)
 
 
 def test_engine_now_is_paris_time():
-    assert isinstance(booking.now_paris(), datetime) and booking.now_paris().tzinfo is not None
+    assert isinstance(clock.now(), datetime) and clock.now().tzinfo is not None
 
 
 def test_every_custom_action_of_the_domain_is_served():
@@ -261,15 +385,16 @@ async def test_a_week_without_any_slot_says_so_and_offers_the_nearest(db):
         for offset in range(7):
             session.add(Closure(site_id=None, day=monday + timedelta(days=offset), reason="travaux"))
     when = When(monday, monday + timedelta(days=6), None, None, None, False)
-    slots = {"document_type": "cni", "person_count": 1, "booking_when": booking.when_to_dict(when)}
+    slots_ = {"document_type": "cni", "person_count": 1, "booking_when": reading.when_to_dict(when)}
     dispatcher = CollectingDispatcher()
-    events = await booking.ActionAskBookingSlot().run(dispatcher, tracker(message(), slots), {})
-    (said,) = dispatcher.messages
-    assert said["text"].startswith("Aucun créneau libre") and "les plus proches" in said["text"]
+    events = await slots.ActionAskBookingSlot().run(dispatcher, tracker(message(), slots_), {})
+    text = said(dispatcher.messages)
+    assert text.startswith("Aucun créneau libre") and "les plus proches" in text
     offered = events[0]["value"]
     days = [datetime.fromisoformat(key.split("@")[1]).date() for key in offered]
     assert days and all(day > monday + timedelta(days=6) for day in days)
-    titles = [b["title"] for b in said["buttons"]]
+    assert not dispatcher.messages[0].get("buttons")  # the buttons go with the question
+    titles = [b["title"] for b in buttons_of(dispatcher.messages)]
     assert "Un autre jour" in titles
 
 
@@ -281,8 +406,8 @@ async def test_database_down_gets_a_french_answer_not_a_crash(db, monkeypatch):
 
     monkeypatch.setattr(engine, "appointments_of", down)
     dispatcher = CollectingDispatcher()
-    assert await booking.ActionListAppointments().run(dispatcher, tracker(message(), loop=None), {}) == []
-    assert "momentanément indisponible" in dispatcher.messages[0]["text"]
+    assert await manage.ActionListAppointments().run(dispatcher, tracker(message(), loop=None), {}) == []
+    assert "momentanément indisponible" in said(dispatcher.messages)
 
     def pool_exhausted(*args, **kwargs):
         raise TimeoutError("QueuePool limit reached")
@@ -299,10 +424,11 @@ async def test_database_down_gets_a_french_answer_not_a_crash(db, monkeypatch):
     }
     domain = {"forms": {"booking_form": {"required_slots": ["booking_confirmed"]}}, "slots": {}}
     dispatcher = CollectingDispatcher()
-    events = await booking.ValidateBookingForm().run(
+    events = await book.ValidateBookingForm().run(
         dispatcher, tracker(message("affirm", "oui"), slots), domain
     )
-    assert events == [] and "Rien n'a été réservé" in dispatcher.messages[-1]["text"]
+    assert {e["name"]: e["value"] for e in events} == {OUTCOME_SLOT: "blocked", "requested_slot": None}
+    assert "Rien n'a été enregistré" in said(dispatcher.messages)
 
 
 @pytest.mark.parametrize(
@@ -317,4 +443,4 @@ async def test_database_down_gets_a_french_answer_not_a_crash(db, monkeypatch):
 def test_a_surname_mistaken_for_a_question_is_still_the_answer(intent, confidence, text, is_name):
     latest = message(intent, text)
     latest["intent"]["confidence"] = confidence
-    assert booking.is_name_answer(tracker(latest)) is is_name
+    assert is_name_answer(tracker(latest)) is is_name

@@ -8,19 +8,29 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import id_documents
-from actions.id_documents import (
-    LINK_ANTS,
-    LINK_CNI,
-    LINK_PASSPORT,
+from actions.appointments import id_documents
+from actions.appointments.id_documents import (
     TOPICS,
     ActionIdDocumentsInfo,
     detect_topics,
-    id_documents_answer,
+    id_documents_messages,
     normalize_document_type,
 )
+from booking.facts import load_national_facts
+from tests.unit.responses import buttons_of, said
+
+FACTS = load_national_facts().values()
+LINK_CNI, LINK_PASSPORT, LINK_ANTS = FACTS["link_cni"], FACTS["link_passport"], FACTS["link_ants"]
 
 DOCUMENT_TYPES = (None, "cni", "passeport")
+
+
+def id_documents_answer(topics, document_type):
+    """What the citizen reads (the messages' texts, one paragraph each) and the buttons."""
+    messages = id_documents_messages(topics, document_type)
+    return said(messages), buttons_of(messages)
+
+
 PAYLOAD = re.compile(r"^/(?P<intent>[a-z_]+)(?P<entities>\{.*\})?$")
 
 
@@ -294,8 +304,8 @@ async def run(tr):
     dispatcher = CollectingDispatcher()
     events = await ActionIdDocumentsInfo().run(dispatcher, tr, {})
     assert events == []
-    (message,) = dispatcher.messages
-    return message
+    assert all(not m.get("buttons") for m in dispatcher.messages[:-1])  # buttons on the last message
+    return {"text": said(dispatcher.messages), "buttons": buttons_of(dispatcher.messages)}
 
 
 def test_action_name():
@@ -360,3 +370,51 @@ async def test_action_sends_the_overview_if_anything_breaks(monkeypatch):
     monkeypatch.setattr(id_documents, "topics_of", broken)
     message = await run(tracker("prix"))
     assert message["text"] == text_of([])
+
+
+# --------------------------------------------------------------------------- national facts
+
+
+def test_no_fee_amount_is_written_in_the_actions_code():
+    from tests.conftest import ROOT
+
+    fee = re.compile(r"\b(86|42|17|25)\s*(€|euros?\b)")
+    for path in (ROOT / "actions").rglob("*.py"):
+        found = fee.findall(path.read_text(encoding="utf-8"))
+        assert not found, f"{path}: fee amounts belong in territory/national_facts.yml"
+
+
+def test_no_fee_amount_is_written_twice_in_the_domain():
+    from tests.conftest import ROOT
+
+    text = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "domain").glob("*.yml"))
+    assert not re.findall(r"\b(86|42|17|25)\s*€", text)  # the responses read {passport_adult_fee}…
+
+
+def test_national_facts_have_a_check_date_and_an_official_source():
+    facts = load_national_facts()
+    assert facts.verified_on.year >= 2025
+    assert FACTS["passport_adult_fee"] == "86 €" and FACTS["cni_replacement_fee"] == "25 €"
+    for name, fact in facts.facts.items():
+        assert fact.source.startswith(("https://www.service-public.fr/", "https://ants.gouv.fr",
+                                       "https://timbres.impots.gouv.fr")), name  # fmt: skip
+
+
+def test_another_facts_file_through_the_environment(tmp_path, monkeypatch):
+    from booking import facts as module
+    from core.territory import TerritoryConfigError
+    from tests.conftest import ROOT
+
+    changed = (
+        (ROOT / "territory" / "national_facts.yml").read_text(encoding="utf-8").replace('"86 €"', '"88 €"')
+    )
+    path = tmp_path / "facts.yml"
+    path.write_text(changed, encoding="utf-8")
+    monkeypatch.setenv("GRU_NATIONAL_FACTS_FILE", str(path))
+    module.load_national_facts.cache_clear()
+    assert module.load_national_facts().values()["passport_adult_fee"] == "88 €"
+    path.write_text("verified_on: 2026-01-01\nfacts: {}\n", encoding="utf-8")
+    module.load_national_facts.cache_clear()
+    with pytest.raises(TerritoryConfigError, match="passport_adult_fee"):
+        module.load_national_facts(path)
+    module.load_national_facts.cache_clear()

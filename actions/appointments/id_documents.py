@@ -1,7 +1,8 @@
 """Carte nationale d'identité (CNI) and passport: what to bring, price, delays, minors, loss, theft.
 
-Plain Python first (topic detection and French texts, unit-tested without Rasa), then one thin
-action. Facts follow service-public.fr; anything not covered here is left to the official link.
+Plain Python first (topic detection, the responses and buttons of an answer), then one thin
+action. The texts are responses of domain/appointments.yml (one per sub-topic and document);
+the facts they state (fees, delays, official links) come from territory/national_facts.yml.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from booking.facts import load_national_facts
 from core.text import fold_words
 
 logger = logging.getLogger(__name__)
@@ -57,9 +59,8 @@ RELATED: Dict[str, Tuple[str, ...]] = {
     "validity": ("pieces", "delay"),
 }
 
-LINK_CNI = "https://www.service-public.fr/particuliers/vosdroits/N358"
-LINK_PASSPORT = "https://www.service-public.fr/particuliers/vosdroits/N360"
-LINK_ANTS = "https://ants.gouv.fr"
+# Sub-topics whose answer does not depend on the document.
+SAME_FOR_BOTH = ("pre_application",)
 
 # Answers per message: more would not fit the ~900-character budget of one message.
 MAX_TOPICS_PER_ANSWER = 2
@@ -249,184 +250,31 @@ def topic_button(topic: str, document_type: str | None) -> Button:
     return button(TOPIC_LABELS[topic], intent_payload(INTENT, entities))
 
 
-def _doc(document_type: str | None) -> Dict[str, str]:
-    """French words for the document, so each text reads naturally for CNI, passport or both."""
-    if document_type == "cni":
-        return {"your": "votre carte d'identité", "old": "votre ancienne carte"}
-    if document_type == "passeport":
-        return {"your": "votre passeport", "old": "votre ancien passeport"}
-    return {"your": "votre document", "old": "votre ancien document"}
+def _key(document_type: str | None) -> str:
+    return document_type or "any"
 
 
-PRICE_PASSPORT = "Passeport : timbre fiscal de 86 € pour un adulte, 42 € de 15 à 17 ans, 17 € avant 15 ans."
-PRICE_CNI = (
-    "Carte d'identité : gratuite. Elle coûte 25 € (timbre fiscal) si vous ne présentez pas "
-    "l'ancienne carte, en cas de perte ou de vol."
-)
-STAMP = (
-    "Le timbre fiscal est une taxe payée à l'avance. "
-    "Il s'achète en ligne sur timbres.impots.gouv.fr ou dans un bureau de tabac."
-)
+def topic_response(topic: str, document_type: str | None) -> str:
+    """The response answering one sub-topic: at most two short paragraphs."""
+    return f"utter_id_{topic}" if topic in SAME_FOR_BOTH else f"utter_id_{topic}_{_key(document_type)}"
 
 
-def _pieces(document_type: str | None) -> List[str]:
-    doc = _doc(document_type)
-    first = (
-        "À apporter au rendez-vous : votre numéro de pré-demande (ou le formulaire papier rempli à la "
-        "mairie), une photo d'identité de moins de 6 mois, conforme aux normes, et un justificatif de "
-        f"domicile de moins de 1 an. Pour un renouvellement, apportez aussi {doc['old']}."
-    )
-    if document_type == "cni":
-        second = "Carte perdue ou volée : ajoutez un timbre fiscal de 25 €."
-    elif document_type == "passeport":
-        second = "Ajoutez le timbre fiscal du passeport (86 € pour un adulte)."
-    else:
-        second = "Pour un passeport, ajoutez le timbre fiscal (86 € pour un adulte)."
-    return [first, f"{second} Cas particulier : voir le lien ci-dessous."]
-
-
-def _price(document_type: str | None) -> List[str]:
-    if document_type == "cni":
-        return [PRICE_CNI, STAMP]
-    if document_type == "passeport":
-        return [PRICE_PASSPORT, STAMP]
-    return [f"{PRICE_CNI}\n{PRICE_PASSPORT}", STAMP]
-
-
-def _delay(document_type: str | None) -> List[str]:
-    doc = _doc(document_type)
-    if document_type == "cni":
-        keep = "Vous avez 3 mois pour la retirer. Sinon, elle est détruite."
-    else:
-        keep = "Vous avez 3 mois pour le retirer. Sinon, il est détruit."
-    return [
-        "Le rendez-vous en mairie dure environ 15 minutes par document. Ensuite, le délai de fabrication "
-        "varie : comptez plusieurs semaines. Vous pouvez suivre l'avancement sur ants.gouv.fr.",
-        f"Un SMS vous dit quand venir chercher {doc['your']}, dans la mairie où vous avez déposé la "
-        f"demande. {keep}",
-    ]
-
-
-def _minor(document_type: str | None) -> List[str]:
-    first = (
-        "L'enfant doit être présent au rendez-vous. Ses empreintes digitales sont relevées à partir de "
-        "12 ans. Il vient avec un parent qui exerce l'autorité parentale (le droit de décider pour "
-        "l'enfant). Ce parent apporte sa propre pièce d'identité."
-    )
-    if document_type == "cni":
-        second = "La carte d'identité est gratuite (25 € en cas de perte ou de vol)."
-    elif document_type == "passeport":
-        second = (
-            "Timbre fiscal du passeport : 42 € de 15 à 17 ans, 17 € avant 15 ans. "
-            "Le passeport d'un mineur est valable 5 ans."
-        )
-    else:
-        second = (
-            "La carte d'identité est gratuite. Le passeport coûte 42 € de 15 à 17 ans et 17 € avant 15 ans."
-        )
-    return [first, second]
-
-
-def _loss_theft(document_type: str | None) -> List[str]:
-    first = (
-        "Perte : vous déclarez la perte pendant le rendez-vous, à la mairie. "
-        "Vol : déclarez d'abord le vol à la police ou à la gendarmerie. Apportez au rendez-vous le "
-        "récépissé de déclaration de vol (le papier remis lors de la déclaration)."
-    )
-    if document_type == "cni":
-        second = "Refaire une carte d'identité perdue ou volée coûte 25 € (timbre fiscal)."
-    elif document_type == "passeport":
-        second = PRICE_PASSPORT
-    else:
-        second = (
-            "Une carte d'identité perdue ou volée coûte 25 € (timbre fiscal). "
-            "Un passeport coûte 86 € pour un adulte."
-        )
-    return [first, second]
-
-
-def _pre_application(document_type: str | None) -> List[str]:
-    return [
-        "La pré-demande se fait en ligne sur ants.gouv.fr, avant le rendez-vous. Vous obtenez un numéro "
-        "de pré-demande (10 lettres et chiffres) et un QR code. Gardez-les pour le rendez-vous.",
-        "Vous n'avez pas internet ? Vous pouvez remplir le formulaire papier officiel (appelé cerfa) "
-        "à la mairie.",
-    ]
-
-
-def _validity(document_type: str | None) -> List[str]:
-    cni = "Une carte d'identité délivrée depuis mars 2021 (format carte bancaire) est valable 10 ans."
-    passport = "Un passeport est valable 10 ans pour un adulte et 5 ans pour un mineur."
-    older = "Carte plus ancienne ou date dépassée : vérifiez votre cas sur le lien ci-dessous."
-    if document_type == "cni":
-        return [cni, older]
-    if document_type == "passeport":
-        return [passport, "Date dépassée ou doute : vérifiez votre cas sur le lien ci-dessous."]
-    return [f"{cni}\n{passport}", older]
-
-
-_WRITERS = {
-    "pieces": _pieces,
-    "price": _price,
-    "delay": _delay,
-    "minor": _minor,
-    "loss_theft": _loss_theft,
-    "pre_application": _pre_application,
-    "validity": _validity,
-}
-
-
-def topic_paragraphs(topic: str, document_type: str | None) -> List[str]:
-    """The answer to one sub-topic: at most two short paragraphs."""
-    return _WRITERS[topic](document_type)
-
-
-def links_text(document_type: str | None, with_ants: bool = False) -> str:
-    if document_type == "cni":
-        lines = [f"Plus d'informations : {LINK_CNI}"]
-    elif document_type == "passeport":
-        lines = [f"Plus d'informations : {LINK_PASSPORT}"]
-    else:
-        lines = [f"Carte d'identité : {LINK_CNI}", f"Passeport : {LINK_PASSPORT}"]
-    if with_ants:
-        lines.append(f"Pré-demande : {LINK_ANTS}")
-    return "\n".join(lines)
-
-
-def overview_text(document_type: str | None) -> str:
-    if document_type == "cni":
-        subject = "La carte d'identité se demande"
-    elif document_type == "passeport":
-        subject = "Le passeport se demande"
-    else:
-        subject = "La carte d'identité et le passeport se demandent"
-    return "\n\n".join(
-        [
-            f"{subject} en personne, sur rendez-vous, dans une mairie équipée d'une station biométrique "
-            "(l'appareil qui relève les empreintes digitales). Ce n'est pas forcément la mairie où vous "
-            "habitez. Le rendez-vous dure environ 15 minutes par document.",
-            "Avant, faites si possible la pré-demande en ligne sur ants.gouv.fr. Sinon, vous remplirez "
-            "le formulaire papier à la mairie.",
-            "Je peux vous en dire plus sur : les pièces à fournir, le prix, les délais, les mineurs, la "
-            "perte ou le vol, la pré-demande, la durée de validité. Que voulez-vous savoir ?",
-            links_text(document_type, with_ants=True),
-        ]
-    )
-
-
-def id_documents_answer(topics: Iterable[str] | None, document_type: str | None) -> Tuple[str, List[Button]]:
-    """The French text and buttons for the sub-topics asked (overview when none is known)."""
+def id_documents_messages(topics: Iterable[str] | None, document_type: str | None) -> List[Dict[str, Any]]:
+    """The messages answering the sub-topics asked (the overview when none is known): each a
+    response of domain/appointments.yml with the national facts as values; the buttons go
+    with the last one."""
     document_type = document_type if document_type in ("cni", "passeport") else None
+    values = load_national_facts().values()
     asked = [t for t in TOPICS if t in set(topics or ())]
     if not asked:
-        buttons = [topic_button(t, document_type) for t in TOPICS]
-        return overview_text(document_type), buttons + [appointment_button(document_type)]
+        buttons = [topic_button(t, document_type) for t in TOPICS] + [appointment_button(document_type)]
+        return [{"response": f"utter_id_overview_{_key(document_type)}", "buttons": buttons, **values}]
 
     answered = asked[:MAX_TOPICS_PER_ANSWER]
-    paragraphs: List[str] = []
-    for topic in answered:
-        paragraphs += topic_paragraphs(topic, document_type)
-    paragraphs.append(links_text(document_type, with_ants="pre_application" in answered))
+    messages: List[Dict[str, Any]] = [
+        {"response": topic_response(t, document_type), **values} for t in answered
+    ]
+    links = f"utter_id_links_{_key(document_type)}" + ("_ants" if "pre_application" in answered else "")
 
     # Topics asked but left for later come first, then the usual follow-ups.
     follow_ups: List[str] = asked[MAX_TOPICS_PER_ANSWER:]
@@ -434,7 +282,8 @@ def id_documents_answer(topics: Iterable[str] | None, document_type: str | None)
         follow_ups += [t for t in RELATED[topic] if t not in answered]
     follow_ups = list(dict.fromkeys(follow_ups))[:MAX_RELATED_BUTTONS]
     buttons = [appointment_button(document_type)] + [topic_button(t, document_type) for t in follow_ups]
-    return "\n\n".join(paragraphs), buttons
+    messages.append({"response": links, "buttons": buttons, **values})
+    return messages
 
 
 # --------------------------------------------------------------------------- action
@@ -472,9 +321,10 @@ class ActionIdDocumentsInfo(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         try:
-            text, buttons = id_documents_answer(topics_of(tracker), document_type_of(tracker))
+            messages = id_documents_messages(topics_of(tracker), document_type_of(tracker))
         except Exception:  # never leave the citizen without an answer
             logger.exception("id_documents answer failed, sending the overview")
-            text, buttons = id_documents_answer([], None)
-        dispatcher.utter_message(text=text, buttons=buttons)
+            messages = id_documents_messages([], None)
+        for message in messages:
+            dispatcher.utter_message(**message)
         return []
