@@ -20,6 +20,7 @@ from booking.config import (
     load_booking_config,
     load_bulky_booking_config,
 )
+from booking.facts import NATIONAL_FACTS_LABEL, facts_path, load_national_facts
 from core.content import ContentError, shown_path
 from core.territory import TERRITORY_LABEL, load_territory, territory_path
 from tracking.local import TRACKING_LABEL, load_tracking_file, tracking_path
@@ -38,6 +39,7 @@ CONTENT_FILES: Tuple[Tuple[str, Callable[[], Path], Callable[[Path], object]], .
     (SORTING_LABEL, sorting_guide_path, load_sorting_guide),
     (WELFARE_LABEL, welfare_path, load_welfare_config),
     (TRACKING_LABEL, tracking_path, load_tracking_file),
+    (NATIONAL_FACTS_LABEL, facts_path, load_national_facts),
 )
 
 

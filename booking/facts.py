@@ -8,16 +8,14 @@ receive the values as response variables ({passport_adult_fee}, …).
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Type, TypeVar
+from typing import Dict
 
-import yaml
-from pydantic import BaseModel, Extra, ValidationError, root_validator, validator
+from pydantic import BaseModel, Extra, root_validator, validator
 
-from core.territory import TerritoryConfigError
+from core.content import content_path, load_content_file
 
 DEFAULT_FACTS_FILE = Path(__file__).resolve().parent.parent / "territory" / "national_facts.yml"
 
@@ -81,34 +79,14 @@ class NationalFacts(BaseModel):
         return {name: fact.value for name, fact in self.facts.items()}
 
 
-Model = TypeVar("Model", bound=BaseModel)
-
-
-def _read(path: Path, model: Type[Model], label: str) -> Model:
-    """One YAML content file through its model; a French error naming the file otherwise."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise TerritoryConfigError(f"Fichier {label} introuvable : {path}") from exc
-    except yaml.YAMLError as exc:
-        raise TerritoryConfigError(f"Fichier {label} illisible (YAML) : {path}\n{exc}") from exc
-    if not isinstance(raw, dict):
-        raise TerritoryConfigError(f"Fichier {label} invalide : {path} (un dictionnaire est attendu)")
-    try:
-        return model.parse_obj(raw)
-    except ValidationError as exc:
-        lines = [f"Fichier {label} invalide : {path}"]
-        for error in exc.errors():
-            where = ".".join(str(part) for part in error["loc"] if part != "__root__") or "(racine)"
-            lines.append(f"  - {where} : {error['msg']}")
-        raise TerritoryConfigError("\n".join(lines)) from exc
+NATIONAL_FACTS_LABEL = "faits nationaux (tarifs, délais, pages officielles)"
 
 
 def facts_path() -> Path:
-    return Path(os.environ.get("GRU_NATIONAL_FACTS_FILE") or DEFAULT_FACTS_FILE)
+    return content_path("GRU_NATIONAL_FACTS_FILE", DEFAULT_FACTS_FILE)
 
 
 @lru_cache(maxsize=4)
 def load_national_facts(path: Path | None = None) -> NationalFacts:
     """The national facts (cached per path; GRU_NATIONAL_FACTS_FILE names another file)."""
-    return _read(Path(path) if path else facts_path(), NationalFacts, "des faits nationaux")
+    return load_content_file(path or facts_path(), NationalFacts, NATIONAL_FACTS_LABEL)
