@@ -402,7 +402,7 @@ def test_national_facts_have_a_check_date_and_an_official_source():
 
 def test_another_facts_file_through_the_environment(tmp_path, monkeypatch):
     from booking import facts as module
-    from core.territory import TerritoryConfigError
+    from core.content import ContentError
     from tests.conftest import ROOT
 
     changed = (
@@ -415,6 +415,6 @@ def test_another_facts_file_through_the_environment(tmp_path, monkeypatch):
     assert module.load_national_facts().values()["passport_adult_fee"] == "88 €"
     path.write_text("verified_on: 2026-01-01\nfacts: {}\n", encoding="utf-8")
     module.load_national_facts.cache_clear()
-    with pytest.raises(TerritoryConfigError, match="passport_adult_fee"):
+    with pytest.raises(ContentError, match="passport_adult_fee"):
         module.load_national_facts(path)
     module.load_national_facts.cache_clear()
