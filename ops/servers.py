@@ -2,11 +2,15 @@
 
 Used by `make run` (python -m ops.run), by the integration tests and by the
 benchmark, so all three start the assistant exactly the same way.
+
+The action server (ops/action_server.py) and Rasa share a secret, GRU_ACTION_SECRET,
+drawn at random per start when the environment has none.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -77,6 +81,9 @@ def prepare(
     """The child processes' environment, and Rasa's config files rendered from it."""
     full_env: Dict[str, str] = dict(os.environ if env is None else env)
     full_env.setdefault("GRU_ACTION_SERVER_URL", f"http://127.0.0.1:{action_port}/webhook")
+    if not full_env.get("GRU_ACTION_SECRET"):
+        # Rasa gets it in .run/endpoints.yml, the action server in its environment.
+        full_env["GRU_ACTION_SECRET"] = secrets.token_urlsafe(32)
     full_env.setdefault("PYTHONUNBUFFERED", "1")
     full_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # The Rasa server imports channels/ and the action server actions/ from the repo.
@@ -91,7 +98,16 @@ def prepare(
 
 
 def action_server_command(action_port: int) -> List[str]:
-    return [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)]
+    """The action server closed by GRU_ACTION_SECRET, on GRU_ACTION_HOST (127.0.0.1 by default)."""
+    return [
+        str(BIN / "python"),
+        "-m",
+        "ops.action_server",
+        "--actions",
+        "actions",
+        "--port",
+        str(action_port),
+    ]
 
 
 def start_stack(
@@ -136,7 +152,10 @@ def start_stack(
             hub = subprocess.Popen([str(BIN / "python"), "-m", "booking.hub"], **popen)
             stack.processes.append(hub)
             wait_http(f"http://127.0.0.1:{full_env.get('GRU_HUB_PORT', '5100')}/health", timeout, hub)
-        wait_http(f"http://127.0.0.1:{action_port}/health", timeout, action)
+        action_host = full_env.get("GRU_ACTION_HOST") or "127.0.0.1"
+        if action_host in ("0.0.0.0", "::"):
+            action_host = "127.0.0.1"
+        wait_http(f"http://{action_host}:{action_port}/health", timeout, action)
         # Rasa loads the model before it binds its port: "/" answering means ready.
         wait_http(f"http://127.0.0.1:{rasa_port}/", timeout, rasa)
     except BaseException:
