@@ -4,6 +4,10 @@ SQLite file by default, PostgreSQL in production through GRU_DATABASE_URL. One
 engine (connection pool) per process, one short session per request: callers use
 `with session_scope() as session:` and never keep a session across requests.
 SQLAlchemy 1.4 with the 2.0-style API (future=True).
+
+Errors do not carry the statement's values (hide_parameters=True: an IntegrityError
+would otherwise quote a surname, a pre-application number, a sender id into the logs),
+and the SQLite file is created readable by its owner only (0600, its folder 0700).
 """
 
 from __future__ import annotations
@@ -27,14 +31,36 @@ def database_url() -> str:
     return os.environ.get("GRU_DATABASE_URL") or DEFAULT_DATABASE_URL
 
 
+def private_sqlite_file(path: Path) -> None:
+    """Create the SQLite file (and missing folders) for its owner only; tighten an existing one.
+
+    SQLite gives its -wal and -shm files the database file's permissions.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        mode = path.stat().st_mode
+        if mode & 0o077:
+            try:
+                path.chmod(mode & 0o700)
+            except PermissionError:  # someone else's file: leave it to its owner
+                pass
+
+
 def create_engine(url: str | None = None) -> Engine:
     """An engine with settings fit for the database kind (pool, timeouts, SQLite pragmas)."""
     url = url or database_url()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = _create_engine(url, future=True, connect_args={"timeout": 15, "check_same_thread": False})
+            private_sqlite_file(Path(parsed.database))
+        engine = _create_engine(
+            url,
+            future=True,
+            hide_parameters=True,
+            connect_args={"timeout": 15, "check_same_thread": False},
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -59,6 +85,7 @@ def create_engine(url: str | None = None) -> Engine:
     return _create_engine(
         url,
         future=True,
+        hide_parameters=True,
         pool_size=5,
         max_overflow=10,
         pool_timeout=10,

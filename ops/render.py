@@ -18,6 +18,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TRACKER_URL = "sqlite:///var/rasa.db"
 DEFAULT_ACTION_URL = "http://localhost:5055/webhook"
+# Rasa sends the shared secret of the action server (ops/action_server.py) in this header.
+ACTION_SECRET_HEADER = "X-Gru-Action-Secret"
 REST_CHANNEL = "channels.rest.GuardedRestInput"  # Rasa's REST channel with input checks
 FACEBOOK_CHANNEL = "channels.facebook.GuardedFacebookInput"  # Messenger, same URL as Rasa's channel
 CALENDAR_CHANNEL = "channels.calendar.CalendarInput"  # serves the waste calendar (.ics), no messages
@@ -91,8 +93,14 @@ def lock_store_config(url: str | None) -> Dict[str, Any] | None:
 
 
 def endpoints(env: Mapping[str, str]) -> Dict[str, Any]:
+    secret = env.get("GRU_ACTION_SECRET")
+    if not secret:
+        raise ConfigError("GRU_ACTION_SECRET : secret partagé avec le serveur d'actions manquant")
     config: Dict[str, Any] = {
-        "action_endpoint": {"url": env.get("GRU_ACTION_SERVER_URL") or DEFAULT_ACTION_URL},
+        "action_endpoint": {
+            "url": env.get("GRU_ACTION_SERVER_URL") or DEFAULT_ACTION_URL,
+            "headers": {ACTION_SECRET_HEADER: secret},
+        },
         "tracker_store": tracker_store_config(env.get("GRU_TRACKER_STORE_URL") or DEFAULT_TRACKER_URL),
     }
     lock = lock_store_config(env.get("GRU_LOCK_STORE_URL"))

@@ -2,11 +2,19 @@
 
 Used by `make run` (python -m ops.run), by the integration tests and by the
 benchmark, so all three start the assistant exactly the same way.
+
+The children run with umask 077 (the SQLite files and logs they create are the
+operator's only). The action server (ops/action_server.py) and Rasa share a secret,
+GRU_ACTION_SECRET, drawn at random per start when the environment has none. Rasa is
+started as `python -m ops.servers rasa …`: Rasa's CLI with log settings that keep
+personal data out of its logs (see `quiet_structlog`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -15,12 +23,93 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Dict, List, Mapping
+from typing import IO, Any, Dict, Iterator, List, Mapping
 
 from ops import render
 
 ROOT = render.ROOT
 BIN = Path(sys.executable).parent
+PRIVATE_UMASK = 0o077
+# The event keys Rasa's own log anonymizer covers (rasa.utils.log_utils._anonymizer, a
+# hook only Rasa Pro fills): message texts, slots, entities, events. Masked here.
+PERSONAL_LOG_KEYS = frozenset(
+    {
+        "text",
+        "response_text",
+        "user_text",
+        "slot_values",
+        "parse_data_text",
+        "parse_data_entities",
+        "prediction_events",
+        "tracker_latest_message",
+        "prefilled_slots",
+        "message",
+        "response",
+        "slot_candidates",
+        "rasa_event",
+        "rasa_events",
+        "tracker_states",
+        "current_states",
+        "old_states",
+        "successes",
+        "current_entity",
+        "next_entity",
+        "states",
+        "entity",
+        "token_text",
+        "user_message",
+        "json_message",
+    }
+)
+
+
+@contextlib.contextmanager
+def private_umask() -> Iterator[None]:
+    """Files and folders created inside are readable by their owner only."""
+    previous = os.umask(PRIVATE_UMASK)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def _mask_personal(_logger: Any, _method: str, event_dict: Dict[str, Any]) -> Dict[str, Any]:
+    for key in PERSONAL_LOG_KEYS & event_dict.keys():
+        event_dict[key] = "***"
+    return event_dict
+
+
+def quiet_structlog() -> None:
+    """Rasa's structlog output without local variables in tracebacks nor message texts.
+
+    Rasa renders tracebacks with structlog's defaults, which print every frame's local
+    variables (Rich in a terminal, dict_tracebacks in JSON): the tracker, the message,
+    the sender id. Both formatters are switched to show_locals=False, and a first
+    processor masks PERSONAL_LOG_KEYS (e.g. the REST channel logs the message text when
+    handling it fails).
+    """
+    import structlog
+
+    structlog.dev.rich_traceback.show_locals = False
+    structlog.processors.dict_tracebacks.format_exception.show_locals = False
+    processors = list(structlog.get_config()["processors"])
+    if _mask_personal not in processors:
+        structlog.configure(processors=[_mask_personal, *processors])
+
+
+def run_rasa(argv: List[str]) -> None:
+    """Rasa's command line (`rasa run …`), with `quiet_structlog` once Rasa has set up its logs."""
+    import rasa.__main__ as rasa_cli
+
+    configure = rasa_cli.configure_structlog
+
+    def configure_quietly(*args: Any, **kwargs: Any) -> None:
+        configure(*args, **kwargs)
+        quiet_structlog()
+
+    rasa_cli.configure_structlog = configure_quietly
+    sys.argv = ["rasa", *argv]
+    rasa_cli.main()
 
 
 def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) -> float:
@@ -77,21 +166,41 @@ def prepare(
     """The child processes' environment, and Rasa's config files rendered from it."""
     full_env: Dict[str, str] = dict(os.environ if env is None else env)
     full_env.setdefault("GRU_ACTION_SERVER_URL", f"http://127.0.0.1:{action_port}/webhook")
+    if not full_env.get("GRU_ACTION_SECRET"):
+        # Rasa gets it in .run/endpoints.yml, the action server in its environment.
+        full_env["GRU_ACTION_SECRET"] = secrets.token_urlsafe(32)
     full_env.setdefault("PYTHONUNBUFFERED", "1")
     full_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # The Rasa server imports channels/ and the action server actions/ from the repo.
     full_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), full_env.get("PYTHONPATH")) if p)
-    files = render.write(run_dir or ROOT / ".run", full_env)
-    (ROOT / "var").mkdir(exist_ok=True)
-    # The booking database: created or migrated, then the booking file's sites copied in.
-    from booking.seed import prepare_database
+    with private_umask():
+        files = render.write(run_dir or ROOT / ".run", full_env)
+        var = ROOT / "var"
+        var.mkdir(mode=0o700, exist_ok=True)
+        var.chmod(0o700)  # also when an older version created it world-readable
+        # The booking database: created or migrated, then the booking file's sites copied in.
+        from booking.seed import prepare_database
 
-    prepare_database(full_env.get("GRU_DATABASE_URL") or None)
+        prepare_database(full_env.get("GRU_DATABASE_URL") or None)
     return full_env, files
 
 
 def action_server_command(action_port: int) -> List[str]:
-    return [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)]
+    """The action server closed by GRU_ACTION_SECRET, on GRU_ACTION_HOST (127.0.0.1 by default)."""
+    return [
+        str(BIN / "python"),
+        "-m",
+        "ops.action_server",
+        "--actions",
+        "actions",
+        "--port",
+        str(action_port),
+    ]
+
+
+def rasa_command(*args: str) -> List[str]:
+    """`rasa <args>` through `run_rasa`."""
+    return [str(BIN / "python"), "-m", "ops.servers", "rasa", *args]
 
 
 def start_stack(
@@ -110,13 +219,17 @@ def start_stack(
     stack = Stack(rasa_port, action_port)
     started = time.monotonic()
     popen = dict(
-        cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT if log else None, start_new_session=True
+        cwd=ROOT,
+        env=full_env,
+        stdout=log,
+        stderr=subprocess.STDOUT if log else None,
+        start_new_session=True,
+        umask=PRIVATE_UMASK,
     )
     try:
         action = subprocess.Popen(action_server_command(action_port), **popen)
         stack.processes.append(action)
-        rasa_cmd = [
-            str(BIN / "rasa"),
+        rasa_cmd = rasa_command(
             "run",
             "--port",
             str(rasa_port),
@@ -128,7 +241,7 @@ def start_stack(
             str(files["credentials"]),
             "--model",
             str(model or ROOT / "models"),
-        ]
+        )
         rasa = subprocess.Popen(rasa_cmd, **popen)
         stack.processes.append(rasa)
         if full_env.get("GRU_HUB_TOKEN"):
@@ -136,7 +249,10 @@ def start_stack(
             hub = subprocess.Popen([str(BIN / "python"), "-m", "booking.hub"], **popen)
             stack.processes.append(hub)
             wait_http(f"http://127.0.0.1:{full_env.get('GRU_HUB_PORT', '5100')}/health", timeout, hub)
-        wait_http(f"http://127.0.0.1:{action_port}/health", timeout, action)
+        action_host = full_env.get("GRU_ACTION_HOST") or "127.0.0.1"
+        if action_host in ("0.0.0.0", "::"):
+            action_host = "127.0.0.1"
+        wait_http(f"http://{action_host}:{action_port}/health", timeout, action)
         # Rasa loads the model before it binds its port: "/" answering means ready.
         wait_http(f"http://127.0.0.1:{rasa_port}/", timeout, rasa)
     except BaseException:
@@ -144,3 +260,9 @@ def start_stack(
         raise
     stack.startup_seconds = time.monotonic() - started
     return stack
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] != ["rasa"]:
+        raise SystemExit("usage : python -m ops.servers rasa <arguments de rasa>")
+    run_rasa(sys.argv[2:])

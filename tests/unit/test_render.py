@@ -1,12 +1,24 @@
 import stat
 
 import pytest
+import yaml
 
-from ops.render import ConfigError, credentials, endpoints, lock_store_config, tracker_store_config, write
+from ops.render import (
+    ACTION_SECRET_HEADER,
+    ROOT,
+    ConfigError,
+    credentials,
+    endpoints,
+    lock_store_config,
+    tracker_store_config,
+    write,
+)
+
+SECRET = {"GRU_ACTION_SECRET": "a-secret-of-the-tests-0123"}
 
 
 def test_defaults_are_embedded():
-    config = endpoints({})
+    config = endpoints(SECRET)
     assert config["tracker_store"] == {"type": "SQL", "dialect": "sqlite", "db": "var/rasa.db"}
     assert "lock_store" not in config
     assert config["action_endpoint"]["url"] == "http://localhost:5055/webhook"
@@ -71,7 +83,45 @@ def test_facebook_only_when_fully_configured():
 
 
 def test_written_files_are_private(tmp_path):
-    files = write(tmp_path, {"GRU_LOCK_STORE_URL": "redis://localhost:6379/1"})
+    files = write(tmp_path, {"GRU_LOCK_STORE_URL": "redis://localhost:6379/1", **SECRET})
     for path in files.values():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert "lock_store" in files["endpoints"].read_text()
+
+
+def test_rasa_sends_the_action_server_secret_in_a_header(tmp_path):
+    files = write(tmp_path, SECRET)
+    action = yaml.safe_load(files["endpoints"].read_text())["action_endpoint"]
+    assert action["headers"] == {ACTION_SECRET_HEADER: SECRET["GRU_ACTION_SECRET"]}
+    assert "token" not in action  # a header, not a query parameter that access logs would keep
+
+
+def test_no_action_endpoint_without_a_secret():
+    with pytest.raises(ConfigError, match="GRU_ACTION_SECRET"):
+        endpoints({})
+
+
+def test_the_repo_endpoints_take_the_secret_from_the_environment():
+    # Unquoted, so that Rasa expands ${…} and refuses to start when it is unset.
+    text = (ROOT / "endpoints.yml").read_text(encoding="utf-8")
+    assert f"{ACTION_SECRET_HEADER}: ${{GRU_ACTION_SECRET}}" in text
+
+
+def test_each_start_draws_a_secret_shared_by_both_processes(tmp_path):
+    from ops import servers
+
+    env = {"GRU_DATABASE_URL": f"sqlite:///{tmp_path / 'gru.db'}", "PATH": "/usr/bin"}
+    first, files = servers.prepare(5055, env, tmp_path / "run1")
+    second, _ = servers.prepare(5055, env, tmp_path / "run2")
+    secret = first["GRU_ACTION_SECRET"]
+    assert len(secret) >= 32 and secret != second["GRU_ACTION_SECRET"]
+    rendered = yaml.safe_load(files["endpoints"].read_text())
+    assert rendered["action_endpoint"]["headers"] == {ACTION_SECRET_HEADER: secret}
+    given, _ = servers.prepare(5055, {**env, **SECRET}, tmp_path / "run3")
+    assert given["GRU_ACTION_SECRET"] == SECRET["GRU_ACTION_SECRET"]
+
+
+def test_servers_start_the_closed_action_server():
+    from ops import servers
+
+    assert servers.action_server_command(5055)[1:3] == ["-m", "ops.action_server"]
