@@ -15,10 +15,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Dict, Iterable, List, Tuple
 
-from pydantic import BaseModel, Extra, root_validator, validator
+from pydantic import root_validator, validator
 
 from booking.models import SERVICES
-from core.content import content_path, load_content_file
+from core.content import ContentModel, content_path, load_content_file
 from core.territory import (
     Interval,
     TerritoryConfigError,
@@ -33,13 +33,7 @@ DEFAULT_BULKY_BOOKING_FILE = DEMO / "bulky_waste_booking.yml"
 _SITE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
 
-class _Model(BaseModel):
-    class Config:
-        extra = Extra.forbid
-        arbitrary_types_allowed = True
-
-
-class SiteConfig(_Model):
+class SiteConfig(ContentModel):
     id: str
     name: str
     address: str
@@ -75,13 +69,13 @@ class SiteConfig(_Model):
         return parse_week_hours(value)
 
 
-class ClosureConfig(_Model):
+class ClosureConfig(ContentModel):
     date: date
     reason: str
     sites: List[str] | None = None
 
 
-class BookingConfig(_Model):
+class BookingConfig(ContentModel):
     # identity: CNI/passport appointments; bulky_waste: encombrants pick-up rounds
     service: str = "identity"
     minutes_per_document: int = 15

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Sequence, Tuple, Type, TypeVar, Union
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Extra, ValidationError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 Loc = Tuple[Union[str, int], ...]
@@ -418,3 +418,26 @@ def load_content_file(
 def content_path(variable: str, default: Path) -> Path:
     """The file named by the environment variable `variable`, else `default`."""
     return Path(os.environ.get(variable, "").strip() or default)
+
+
+# ---- shared by the content files' models ------------------------------------------------------
+
+
+class ContentModel(BaseModel):
+    """Base of every content file's models: an unknown field is a typo to report, not to ignore."""
+
+    class Config:
+        extra = Extra.forbid
+        arbitrary_types_allowed = True
+
+
+class StrippedContentModel(ContentModel):
+    """For files whose texts are compared with what citizens type: surrounding spaces dropped."""
+
+    class Config:
+        anystr_strip_whitespace = True
+
+
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")  # identifiers: services, sectors, centres…
+PHONE_PATTERN = re.compile(r"^[0-9 +().-]{4,20}$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -15,18 +15,23 @@ from pathlib import Path
 from typing import Dict, List
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Extra, root_validator, validator
+from pydantic import root_validator, validator
 
-from core.content import ContentError, content_path, load_content_file
+from core.content import (
+    EMAIL_PATTERN,
+    KEY_PATTERN,
+    PHONE_PATTERN,
+    ContentError,
+    ContentModel,
+    content_path,
+    load_content_file,
+)
 from core.holidays import holiday_name
 from core.text import MONTHS_FR, WEEKDAYS, WEEKDAYS_FR, format_date_fr, format_time_fr  # noqa: F401
 
 DEFAULT_TERRITORY_FILE = Path(__file__).resolve().parent.parent / "territory" / "demo" / "territory.yml"
 
 _INTERVAL = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
-_PHONE = re.compile(r"^[0-9 +().-]{4,20}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class TerritoryConfigError(ContentError):
@@ -89,13 +94,7 @@ def parse_week_hours(value: object) -> Dict[str, List[Interval]]:
     return parsed
 
 
-class _Model(BaseModel):
-    class Config:
-        extra = Extra.forbid
-        arbitrary_types_allowed = True
-
-
-class Service(_Model):
+class Service(ContentModel):
     name: str
     address: str
     phone: str
@@ -105,13 +104,13 @@ class Service(_Model):
 
     @validator("phone")
     def _phone(cls, value: str) -> str:
-        if not _PHONE.match(value):
+        if not PHONE_PATTERN.match(value):
             raise ValueError(f"numéro de téléphone « {value} » invalide")
         return value
 
     @validator("email")
     def _email(cls, value: str) -> str:
-        if not _EMAIL.match(value):
+        if not EMAIL_PATTERN.match(value):
             raise ValueError(f"adresse e-mail « {value} » invalide")
         return value
 
@@ -120,7 +119,7 @@ class Service(_Model):
         return {} if value is None else parse_week_hours(value)
 
 
-class Closure(_Model):
+class Closure(ContentModel):
     from_: date
     to: date
     reason: str
@@ -149,7 +148,7 @@ class Closure(_Model):
         return in_range and (self.services is None or service_key in self.services)
 
 
-class Territory(_Model):
+class Territory(ContentModel):
     name: str
     kind: str
     display_name: str
@@ -188,7 +187,7 @@ class Territory(_Model):
         if not value:
             raise ValueError("au moins un service est nécessaire")
         for key in value:
-            if not _KEY.match(key):
+            if not KEY_PATTERN.match(key):
                 raise ValueError(f"identifiant de service « {key} » invalide (minuscules, chiffres, _)")
         return value
 
@@ -332,18 +331,3 @@ def territory_path() -> Path:
 def load_territory(path: Path | None = None) -> Territory:
     """Load and validate the territory file (cached per path)."""
     return load_content_file(path or territory_path(), Territory, TERRITORY_LABEL, error=TerritoryConfigError)
-
-
-def main() -> int:
-    """`python -m core.territory` checks the configured file (used by `make run`)."""
-    try:
-        territory = load_territory()
-    except TerritoryConfigError as exc:
-        print(exc)
-        return 1
-    print(f"Territoire « {territory.display_name} » valide : {len(territory.services)} services.")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -8,14 +8,22 @@ adapter is created, with French messages naming the faulty field.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from pathlib import Path
 from typing import Dict, List
 
-from pydantic import BaseModel, Extra, root_validator, validator
+from pydantic import root_validator, validator
 
-from core.content import NOT_A_FILE, ContentError, content_path, load_content_file, parse_content
+from core.content import (
+    EMAIL_PATTERN,
+    KEY_PATTERN,
+    NOT_A_FILE,
+    ContentError,
+    StrippedContentModel,
+    content_path,
+    load_content_file,
+    parse_content,
+)
 from tracking.connector import (
     DECISIONS,
     KINDS,
@@ -31,21 +39,12 @@ from tracking.connector import (
 
 DEFAULT_TRACKING_FILE = Path(__file__).resolve().parent.parent / "territory" / "demo" / "tracking.yml"
 
-_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
 
 class TrackingConfigError(ContentError):
     """The tracking file is missing or invalid; the message says where."""
 
 
-class _Model(BaseModel):
-    class Config:
-        extra = Extra.forbid
-        anystr_strip_whitespace = True
-
-
-class Holder(_Model):
+class Holder(StrippedContentModel):
     surname: str
     email: str
 
@@ -57,12 +56,12 @@ class Holder(_Model):
 
     @validator("email")
     def _email(cls, value: str) -> str:
-        if not _EMAIL.match(value):
+        if not EMAIL_PATTERN.match(value):
             raise ValueError(f"adresse e-mail « {value} » invalide")
         return value
 
 
-class HistoryEntry(_Model):
+class HistoryEntry(StrippedContentModel):
     date: date
     stage: str
     note: str = ""
@@ -74,7 +73,7 @@ class HistoryEntry(_Model):
         return value
 
 
-class TrackedFile(_Model):
+class TrackedFile(StrippedContentModel):
     reference: str
     kind: str
     title: str
@@ -111,7 +110,7 @@ class TrackedFile(_Model):
 
     @validator("service")
     def _service(cls, value: str | None) -> str | None:
-        if value is not None and not _KEY.match(value):
+        if value is not None and not KEY_PATTERN.match(value):
             raise ValueError(f"clé de service « {value} » invalide (minuscules, chiffres et _)")
         return value
 
@@ -166,7 +165,7 @@ class TrackedFile(_Model):
         return values
 
 
-class TrackingFile(_Model):
+class TrackingFile(StrippedContentModel):
     files: List[TrackedFile]
 
     @validator("files")

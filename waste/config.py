@@ -15,9 +15,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List
 
-from pydantic import BaseModel, Extra, PrivateAttr, root_validator, validator
+from pydantic import PrivateAttr, root_validator, validator
 
-from core.content import NOT_A_FILE, content_path, load_content_file, parse_content
+from core.content import KEY_PATTERN, NOT_A_FILE, ContentModel, content_path, load_content_file, parse_content
 from core.territory import TerritoryConfigError
 from core.text import MONTHS_FR, WEEKDAYS, WEEKDAYS_FR
 
@@ -34,7 +34,6 @@ ICS_PLACEHOLDERS = ("address", "city", "sector")
 # the asked period so that a moved or shifted collection is never missed.
 MAX_MOVE_DAYS = 14
 
-_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 _MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
 _POSTCODE = re.compile(r"^\d{5}$")
 _CITYCODE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
@@ -74,12 +73,7 @@ def _known_keys(value: object, what: str) -> dict:
     return value
 
 
-class _Model(BaseModel):
-    class Config:
-        extra = Extra.forbid
-
-
-class Stream(_Model):
+class Stream(ContentModel):
     label: str  # "Bac jaune (emballages et papiers)": starts the citizen's answer line
     container: str  # "bac à couvercle jaune"
     put_out: str  # when and how to put the container out
@@ -89,7 +83,7 @@ class Stream(_Model):
         return f"Collecte {self.label[:1].lower()}{self.label[1:]}"
 
 
-class Season(_Model):
+class Season(ContentModel):
     """Collection only between two month-days, inclusive; from > to wraps over New Year."""
 
     from_: str
@@ -126,7 +120,7 @@ class Season(_Model):
         return f"du {one(self.from_)} au {one(self.to)}"
 
 
-class Monthly(_Model):
+class Monthly(ContentModel):
     weekday: str
     nth: int  # 1..4, or -1 for the last one of the month
 
@@ -139,7 +133,7 @@ class Monthly(_Model):
         return value
 
 
-class CollectionRule(_Model):
+class CollectionRule(ContentModel):
     """One stream in one sector: exactly one of weekly, biweekly, monthly or none."""
 
     weekly: List[str] | None = None
@@ -195,7 +189,7 @@ class CollectionRule(_Model):
         return False
 
 
-class Sector(_Model):
+class Sector(ContentModel):
     label: str
     description: str | None = None
     collections: Dict[str, CollectionRule]
@@ -208,7 +202,7 @@ class Sector(_Model):
         return {key: {"none": True} if rule == "none" else rule for key, rule in value.items()}
 
 
-class CollectionException(_Model):
+class CollectionException(ContentModel):
     """An explicit override for one date: moved, cancelled, or an added collection."""
 
     date: date
@@ -238,7 +232,7 @@ class CollectionException(_Model):
         return values
 
 
-class HolidayRules(_Model):
+class HolidayRules(ContentModel):
     """What happens when a collection day is a public holiday, stream by stream."""
 
     ordures_menageres: str | None = None
@@ -266,7 +260,7 @@ class HolidayRules(_Model):
         return getattr(self, stream)
 
 
-class StreetPart(_Model):
+class StreetPart(ContentModel):
     sector: str
     numbers: str = "all"
     from_: int = 1
@@ -299,7 +293,7 @@ def _parities(numbers: str) -> set:
     return {"odd", "even"} if numbers == "all" else {numbers}
 
 
-class Street(_Model):
+class Street(ContentModel):
     name: str  # official name, as the geocoder returns it ("Avenue Jean Jaurès")
     aliases: List[str] = []
     sectors: List[StreetPart]
@@ -371,7 +365,7 @@ def _first_uncovered(parts: List[StreetPart], parity: str) -> int | None:
     return number
 
 
-class IcsSettings(_Model):
+class IcsSettings(ContentModel):
     months_ahead: int = 3
     calendar_name: str = "Collectes des déchets – {address}"
     uid_domain: str = "villebrune.example"
@@ -401,7 +395,7 @@ class IcsSettings(_Model):
         return value
 
 
-class WasteConfig(_Model):
+class WasteConfig(ContentModel):
     city: str
     postcode: str
     citycode: str  # INSEE code, used to restrict the geocoder to the commune
@@ -437,7 +431,7 @@ class WasteConfig(_Model):
         if not value:
             raise ValueError("au moins un secteur est nécessaire")
         for key in value:
-            if not _KEY.match(key):
+            if not KEY_PATTERN.match(key):
                 raise ValueError(f"identifiant de secteur « {key} » invalide (minuscules, chiffres, _)")
         return value
 
@@ -554,21 +548,3 @@ def waste_path() -> Path:
 def load_waste_config(path: Path | None = None) -> WasteConfig:
     """Load and validate the waste file (cached per path)."""
     return load_content_file(path or waste_path(), WasteConfig, WASTE_LABEL, error=WasteConfigError)
-
-
-def main() -> int:
-    """`python -m waste.config` checks the configured file."""
-    try:
-        config = load_waste_config()
-    except WasteConfigError as exc:
-        print(exc)
-        return 1
-    print(
-        f"Collectes de {config.city} valides : {len(config.streams)} flux, {len(config.sectors)} secteurs, "
-        f"{len(config.streets)} rues."
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Literal, Tuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Extra, root_validator, validator
+from pydantic import root_validator, validator
 
-from core.content import content_path, load_content_file
+from core.content import KEY_PATTERN, PHONE_PATTERN, ContentModel, content_path, load_content_file
 from core.holidays import holiday_name
 from core.territory import (
     WEEKDAYS,
@@ -52,9 +52,7 @@ WEEKLY_REASON = "jour de fermeture habituel"
 
 _REF_YEAR = 2001  # not a leap year: "02-29" is refused, a season boundary exists every year
 _MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
-_PHONE = re.compile(r"^[0-9 +().-]{4,20}$")
 _ZIP = re.compile(r"^\d{5}$")
-_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class RecyclingConfigError(TerritoryConfigError):
@@ -106,12 +104,6 @@ def _day_intervals(value: object) -> List[Interval]:
     return parse_week_hours({"monday": [str(v) for v in value]})["monday"]
 
 
-class _Model(BaseModel):
-    class Config:
-        extra = Extra.forbid
-        arbitrary_types_allowed = True
-
-
 def _not_blank(value: str, field: str) -> str:
     value = value.strip()
     if not value:
@@ -119,7 +111,7 @@ def _not_blank(value: str, field: str) -> str:
     return value
 
 
-class Material(_Model):
+class Material(ContentModel):
     name: str
     note: str | None = None
 
@@ -147,7 +139,7 @@ def _materials(value: List[Material], field: str, required: bool = True) -> List
     return value
 
 
-class SeasonHours(_Model):
+class SeasonHours(ContentModel):
     from_: MonthDay | None = None
     to: MonthDay | None = None
     hours: Dict[str, List[Interval]]
@@ -166,7 +158,7 @@ class SeasonHours(_Model):
         return parse_week_hours(value)
 
 
-class Seasons(_Model):
+class Seasons(ContentModel):
     summer: SeasonHours
     winter: SeasonHours
 
@@ -200,7 +192,7 @@ class Seasons(_Model):
         return (self.summer if season == "summer" else self.winter).hours
 
 
-class CenterClosure(_Model):
+class CenterClosure(ContentModel):
     from_: date
     to: date | None = None
     reason: str
@@ -232,7 +224,7 @@ class CenterClosure(_Model):
         return self.from_ <= day <= self.to
 
 
-class Access(_Model):
+class Access(ContentModel):
     conditions: List[str]
     how_to_get_badge: str
 
@@ -248,7 +240,7 @@ class Access(_Model):
         return _not_blank(value, "how_to_get_badge")
 
 
-class RecyclingCenter(_Model):
+class RecyclingCenter(ContentModel):
     id: str
     name: str
     the_name: str
@@ -271,7 +263,7 @@ class RecyclingCenter(_Model):
 
     @validator("id")
     def _id(cls, value: str) -> str:
-        if not _KEY.match(value):
+        if not KEY_PATTERN.match(value):
             raise ValueError(f"identifiant de déchetterie « {value} » invalide (minuscules, chiffres, _)")
         return value
 
@@ -302,7 +294,7 @@ class RecyclingCenter(_Model):
 
     @validator("phone")
     def _phone(cls, value: str) -> str:
-        if not _PHONE.match(value):
+        if not PHONE_PATTERN.match(value):
             raise ValueError(f"numéro de téléphone « {value} » invalide")
         return value
 
@@ -336,7 +328,7 @@ class RecyclingCenter(_Model):
         return ZoneInfo(self.timezone)
 
 
-class BulkyWaste(_Model):
+class BulkyWaste(ContentModel):
     how_it_works: str
     booking: str
     accepted: List[Material]
@@ -361,7 +353,7 @@ class BulkyWaste(_Model):
         return [s.strip() for s in value if s.strip()]
 
 
-class RecyclingConfig(_Model):
+class RecyclingConfig(ContentModel):
     centers: List[RecyclingCenter]
     bulky_waste: BulkyWaste
 
@@ -691,18 +683,3 @@ def _load(path: Path) -> RecyclingConfig:
     return load_content_file(
         path, RecyclingConfig, RECYCLING_LABEL, error=RecyclingConfigError, check=_too_long
     )
-
-
-def main() -> int:
-    """`python -m waste.recycling` checks the configured file."""
-    try:
-        config = load_recycling_config()
-    except RecyclingConfigError as exc:
-        print(exc)
-        return 1
-    print(f"Fichier de la déchetterie valide : {len(config.centers)} déchetterie(s).")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -26,9 +26,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Dict, FrozenSet, List, Tuple
 
-from pydantic import BaseModel, Extra, PrivateAttr, root_validator, validator
+from pydantic import PrivateAttr, root_validator, validator
 
-from core.content import ContentError, content_path, load_content_file
+from core.content import ContentError, StrippedContentModel, content_path, load_content_file
 from core.text import fold
 
 DEFAULT_SORTING_FILE = Path(__file__).resolve().parent.parent / "territory" / "demo" / "sorting_guide.yml"
@@ -148,19 +148,13 @@ def extract_object(text: str) -> str:
 # ---- configuration -------------------------------------------------------------------------
 
 
-class _Model(BaseModel):
-    class Config:
-        extra = Extra.forbid
-        anystr_strip_whitespace = True
-
-
 def _not_empty(value: str, what: str) -> str:
     if not value or not value.strip():
         raise ValueError(f"{what} ne peut pas être vide")
     return value
 
 
-class Stream(_Model):
+class Stream(StrippedContentModel):
     """Where things go: `destination` completes "Pile : …", `how` is the practical detail."""
 
     label: str
@@ -180,7 +174,7 @@ class Stream(_Model):
         return _not_empty(value, "le mode d'emploi (how)")
 
 
-class SortingItem(_Model):
+class SortingItem(StrippedContentModel):
     name: str
     aliases: List[str] = []
     stream: str
@@ -217,7 +211,7 @@ class _Index:
     vocabulary: List[str]
 
 
-class SortingGuide(_Model):
+class SortingGuide(StrippedContentModel):
     commune: str
     national_guide_url: str
     general_rule: str

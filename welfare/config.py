@@ -13,9 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Tuple, Union
 
-from pydantic import BaseModel, Extra, validator
+from pydantic import validator
 
-from core.content import NOT_A_FILE, content_path, load_content_file, parse_content
+from core.content import NOT_A_FILE, ContentModel, content_path, load_content_file, parse_content
 from core.territory import Service, Territory, TerritoryConfigError, load_territory
 
 DEFAULT_WELFARE_FILE = Path(__file__).resolve().parent.parent / "territory" / "demo" / "welfare.yml"
@@ -33,12 +33,6 @@ class WelfareConfigError(TerritoryConfigError):
     """The welfare file is missing or invalid; the message says where."""
 
 
-class _Model(BaseModel):
-    class Config:
-        extra = Extra.forbid
-        arbitrary_types_allowed = True
-
-
 def _text(value: str, field: str) -> str:
     value = " ".join(str(value).split())
     if not value:
@@ -46,7 +40,7 @@ def _text(value: str, field: str) -> str:
     return value
 
 
-class Offices(_Model):
+class Offices(ContentModel):
     mdph: Service
     autonomie: Service
     pmi: List[Service]
@@ -73,7 +67,7 @@ class Offices(_Model):
         raise ValueError(f"« ccas » doit valoir {FROM_TERRITORY} ou décrire un service")
 
 
-class Aid(_Model):
+class Aid(ContentModel):
     name: str
     summary: str
     prepare: List[str]
@@ -104,7 +98,7 @@ class Aid(_Model):
         return value
 
 
-class EmergencyLine(_Model):
+class EmergencyLine(ContentModel):
     number: str
     name: str
     when: str
@@ -132,7 +126,7 @@ class EmergencyLine(_Model):
         return hash(self.number)
 
 
-class WelfareConfig(_Model):
+class WelfareConfig(ContentModel):
     department: str
     simulator: str = "https://www.mesdroitssociaux.gouv.fr"
     offices: Offices
@@ -217,21 +211,3 @@ def load_welfare_config(path: Path | None = None) -> WelfareConfig:
     return load_content_file(
         path or welfare_path(), WelfareConfig, WELFARE_LABEL, error=WelfareConfigError, check=_ccas_from(None)
     )
-
-
-def main() -> int:
-    """`python -m welfare.config` checks the configured file."""
-    try:
-        config = load_welfare_config()
-    except TerritoryConfigError as exc:
-        print(exc)
-        return 1
-    print(
-        f"Aides sociales du {config.department} valides : {len(config.aids)} aides, "
-        f"{len(config.offices.pmi)} centres de PMI, {len(config.emergency)} numéros d'urgence."
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

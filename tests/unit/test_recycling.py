@@ -17,7 +17,6 @@ from waste.recycling import (
     center_status,
     describe_center_fr,
     load_recycling_config,
-    main,
     materials_fr,
     season_for,
     week_hours_fr,
@@ -94,11 +93,6 @@ def test_environment_variable_selects_the_file(tmp_path, monkeypatch):
     assert load_recycling_config().center().name == "Déchetterie de test"
     monkeypatch.delenv("GRU_RECYCLING_FILE")
     assert load_recycling_config().center().name == "Déchetterie des Près-Hauts"
-
-
-def test_command_line_check(capsys):
-    assert main() == 0
-    assert "valide" in capsys.readouterr().out
 
 
 # ---- seasons ---------------------------------------------------------------------------------
