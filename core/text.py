@@ -117,3 +117,49 @@ def format_date_fr(day: date, with_weekday: bool = True, today: date | None = No
     if today is not None and day.year != today.year:
         text += f" {day.year}"
     return f"{WEEKDAYS_FR[day.weekday()]} {text}" if with_weekday else text
+
+
+WEEKDAYS_SHORT_FR = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
+MONTHS_SHORT_FR = (
+    "janv.",
+    "févr.",
+    "mars",
+    "avr.",
+    "mai",
+    "juin",
+    "juil.",
+    "août",
+    "sept.",
+    "oct.",
+    "nov.",
+    "déc.",
+)
+
+
+def format_short_date_fr(day: date) -> str:
+    """« mar. 8 janv. » — for buttons (Messenger cuts their titles at 20 characters)."""
+    return f"{WEEKDAYS_SHORT_FR[day.weekday()]} {day.day} {MONTHS_SHORT_FR[day.month - 1]}"
+
+
+# « le premier », « le 2e », « la troisième » as citizens point at offered choices (folded).
+ORDINALS_FR = {
+    "premier": 0,
+    "premiere": 0,
+    "1er": 0,
+    "1ere": 0,
+    "1": 0,
+    "deuxieme": 1,
+    "2e": 1,
+    "2eme": 1,
+    "2": 1,
+    "second": 1,
+    "seconde": 1,
+    "troisieme": 2,
+    "3e": 2,
+    "3eme": 2,
+    "3": 2,
+    "quatrieme": 3,
+    "4e": 3,
+    "4eme": 3,
+    "4": 3,
+}

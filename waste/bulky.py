@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable, List, Sequence, Tuple
 
-from core.text import MONTHS_FR, WEEKDAYS_FR, fold_words
+from core.text import MONTHS_FR, ORDINALS_FR, WEEKDAYS_FR, fold_words
 from waste.recycling import Material, RecyclingConfig
 
 
@@ -64,28 +64,6 @@ def refused_item(config: RecyclingConfig, text: str) -> Refusal | None:
 
 # ---- the morning the citizen picks -------------------------------------------------------------
 
-_ORDINALS = {
-    "premier": 0,
-    "premiere": 0,
-    "1er": 0,
-    "1ere": 0,
-    "1": 0,
-    "deuxieme": 1,
-    "2e": 1,
-    "2eme": 1,
-    "2": 1,
-    "second": 1,
-    "seconde": 1,
-    "troisieme": 2,
-    "3e": 2,
-    "3eme": 2,
-    "3": 2,
-    "quatrieme": 3,
-    "4e": 3,
-    "4eme": 3,
-    "4": 3,
-}
-
 
 def _day_of(key: str) -> date:
     """« encombrants-villebrune@2030-01-08T08:00 » → 2030-01-08."""
@@ -99,8 +77,8 @@ def pick_offered_day(text: str, offered: Sequence[str]) -> str | None:
     if not words or not offered:
         return None
     core = [w for w in words if w not in ("le", "la", "l", "date", "matin", "jour", "celui", "celle")]
-    if len(core) == 1 and core[0] in _ORDINALS and _ORDINALS[core[0]] < len(offered):
-        return offered[_ORDINALS[core[0]]]
+    if len(core) == 1 and core[0] in ORDINALS_FR and ORDINALS_FR[core[0]] < len(offered):
+        return offered[ORDINALS_FR[core[0]]]
     if core == ["dernier"] or core == ["derniere"]:
         return offered[-1]
     weekdays = {i for i, name in enumerate(WEEKDAYS_FR) if fold_words(name) in words}
@@ -116,16 +94,3 @@ def pick_offered_day(text: str, offered: Sequence[str]) -> str | None:
         and (not months or _day_of(key).month in months)
     ]
     return matches[0] if len(matches) == 1 else None
-
-
-# ---- short dates for buttons (Messenger cuts titles at 20 characters) --------------------------
-
-_LONG_MONTH_ABBREVIATIONS = {1: 4, 2: 4, 7: 4, 9: 4}  # janv., févr., juil., sept.
-
-
-def short_day_fr(day: date) -> str:
-    """date(2030, 1, 8) → « mar. 8 janv. », date(2030, 5, 7) → « mar. 7 mai »."""
-    month = MONTHS_FR[day.month - 1]
-    if len(month) > 4:
-        month = month[: _LONG_MONTH_ABBREVIATIONS.get(day.month, 3)] + "."
-    return f"{WEEKDAYS_FR[day.weekday()][:3]}. {day.day} {month}"

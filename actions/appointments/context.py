@@ -17,7 +17,7 @@ from booking import engine
 from booking.config import BookingConfig, load_booking_config, load_bulky_booking_config
 from booking.facts import load_national_facts
 from core import clock
-from core.text import format_date_fr, format_time_fr
+from core.text import format_date_fr, format_short_date_fr, format_time_fr
 
 TOPIC = "appointments"  # the territory topic: its service's phone is the way out
 BOOKING_CONFIG = load_booking_config()
@@ -36,8 +36,6 @@ REASON_LABELS = {
     "CNI-PASSPORT": "carte d'identité et passeport",
     "ENCOMBRANTS": "enlèvement d'encombrants",
 }
-WEEKDAY_SHORT = tuple("lun. mar. mer. jeu. ven. sam. dim.".split())
-MONTH_SHORT = tuple("janv. févr. mars avr. mai juin juil. août sept. oct. nov. déc.".split())
 
 
 def phone() -> str:
@@ -92,7 +90,7 @@ def when_fr(start: datetime) -> str:
 def short_slot_fr(slot: engine.Slot, site_names: Dict[str, str] | None = None) -> str:
     """« mar. 1 déc. 10 h 15 » (+ « — Coteaux » when several sites are offered)."""
     start = slot.start
-    day = f"{WEEKDAY_SHORT[start.weekday()]} {start.day} {MONTH_SHORT[start.month - 1]}"
+    day = format_short_date_fr(start.date())
     text = f"{day} {format_time_fr(start.time())}"
     if site_names and len(site_names) > 1:
         text += f" — {site_names.get(slot.site_id, slot.site_id)}"

@@ -12,7 +12,7 @@ from rasa_sdk import Tracker
 
 from actions.common import entity_values, intent_of, text_of
 from core.dates import NUMBER_WORDS, When
-from core.text import fold
+from core.text import ORDINALS_FR, fold
 
 APPLICATION_ID = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{10}(?![A-Za-z0-9])")
 ALMOST_ID = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{7,13}(?![A-Za-z0-9])")
@@ -130,22 +130,7 @@ def pick_offered(text: str, offered: List[str]) -> str | None:
     """The offered slot a typed answer points at: « le premier », « 10h15 », « le 2e »."""
     if not text or not offered:
         return None
-    ordinals = {
-        "premier": 0,
-        "1er": 0,
-        "1": 0,
-        "deuxieme": 1,
-        "2e": 1,
-        "2": 1,
-        "second": 1,
-        "troisieme": 2,
-        "3e": 2,
-        "3": 2,
-        "quatrieme": 3,
-        "4e": 3,
-        "4": 3,
-        "dernier": len(offered) - 1,
-    }
+    ordinals = {**ORDINALS_FR, "dernier": len(offered) - 1}
     match = re.fullmatch(r"(le |la )?(\w+)( creneau)?", text)
     if match and match.group(2) in ordinals and ordinals[match.group(2)] < len(offered):
         return offered[ordinals[match.group(2)]]

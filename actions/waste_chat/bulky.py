@@ -26,8 +26,8 @@ from actions.common import (
 from actions.core import pseudonym
 from actions.forms import SWITCH_CONFIDENCE, SWITCHES, FormDone, FormValidation, guarded
 from booking import engine
-from core.text import format_date_fr
-from waste.bulky import pick_offered_day, refused_item, short_day_fr
+from core.text import format_date_fr, format_short_date_fr
+from waste.bulky import pick_offered_day, refused_item
 from waste.recycling import bulky_waste_fr
 
 from .address import AddressQuestions
@@ -101,7 +101,9 @@ class ActionAskBulkySlot(Action):
         if not offered:
             dispatcher.utter_message(response="utter_bulky_no_date", phone=BULKY.sites[0].phone)
             return []
-        buttons = [button(f"{short_day_fr(s.start.date())} (matin)", "inform", choice=s.key) for s in offered]
+        buttons = [
+            button(f"{format_short_date_fr(s.start.date())} (matin)", "inform", choice=s.key) for s in offered
+        ]
         dispatcher.utter_message(response="utter_bulky_which_morning", buttons=buttons)
         return [SlotSet("bulky_offered", [s.key for s in offered])]
 

@@ -9,7 +9,8 @@ import pytest
 
 from booking import memory
 from booking.seed import prepare_database
-from waste.bulky import pick_offered_day, refused_item, short_day_fr
+from core.text import format_short_date_fr
+from waste.bulky import pick_offered_day, refused_item
 from waste.recycling import load_recycling_config
 
 RECYCLING = load_recycling_config()
@@ -70,10 +71,10 @@ def test_pick_offered_day(text, index):
 
 
 def test_short_day_is_short():
-    assert short_day_fr(date(2030, 1, 8)) == "mar. 8 janv."
-    assert short_day_fr(date(2030, 5, 7)) == "mar. 7 mai"
-    assert short_day_fr(date(2030, 9, 30)) == "lun. 30 sept."
-    assert max(len(short_day_fr(date(2030, m, 28))) for m in range(1, 13)) <= 13
+    assert format_short_date_fr(date(2030, 1, 8)) == "mar. 8 janv."
+    assert format_short_date_fr(date(2030, 5, 7)) == "mar. 7 mai"
+    assert format_short_date_fr(date(2030, 9, 30)) == "lun. 30 sept."
+    assert max(len(format_short_date_fr(date(2030, m, 28))) for m in range(1, 13)) <= 13
 
 
 def test_remember_recall_forget(tmp_path, monkeypatch):
