@@ -48,7 +48,7 @@ test-stories: $(STAMP)
 	$(BIN)/rasa test core --stories tests/stories --fail-on-prediction-errors --out results/core
 
 test-nlu: $(STAMP)
-	$(BIN)/rasa test nlu --nlu tests/nlu --successes --out results/nlu
+	$(BIN)/rasa test nlu --domain domain --nlu tests/nlu --successes --out results/nlu
 	$(BIN)/python -m ops.check_nlu results/nlu --min-intent-f1 $(NLU_MIN_F1) --min-entity-f1 $(NLU_MIN_ENTITY_F1)
 
 pytest: $(STAMP)
