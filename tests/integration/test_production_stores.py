@@ -22,6 +22,7 @@ def endpoints(tmp_path_factory):
     env = {
         "GRU_TRACKER_STORE_URL": f"postgresql://postgres@{PG_HOST}:5432/gru_tracker_test?login_db=postgres",
         "GRU_LOCK_STORE_URL": REDIS_URL,
+        "GRU_ACTION_SECRET": "a-test-secret-of-32-characters!!",
     }
     return render.write(tmp_path_factory.mktemp("run"), env)["endpoints"]
 
