@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Sequence, Tuple, Type, TypeVar, Union
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, Extra, ValidationError
@@ -441,3 +442,19 @@ class StrippedContentModel(ContentModel):
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")  # identifiers: services, sectors, centres…
 PHONE_PATTERN = re.compile(r"^[0-9 +().-]{4,20}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def checked_email(value: str) -> str:
+    """A pydantic validator's body: an e-mail address, or a French error."""
+    if not EMAIL_PATTERN.match(value):
+        raise ValueError(f"adresse e-mail « {value} » invalide")
+    return value
+
+
+def checked_timezone(value: str) -> str:
+    """A pydantic validator's body: an IANA time zone (Europe/Paris, Indian/Reunion…)."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"fuseau horaire « {value} » inconnu") from exc
+    return value

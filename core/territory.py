@@ -13,16 +13,17 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import root_validator, validator
 
 from core.content import (
-    EMAIL_PATTERN,
     KEY_PATTERN,
     PHONE_PATTERN,
     ContentError,
     ContentModel,
+    checked_email,
+    checked_timezone,
     content_path,
     load_content_file,
 )
@@ -110,9 +111,7 @@ class Service(ContentModel):
 
     @validator("email")
     def _email(cls, value: str) -> str:
-        if not EMAIL_PATTERN.match(value):
-            raise ValueError(f"adresse e-mail « {value} » invalide")
-        return value
+        return checked_email(value)
 
     @validator("hours", pre=True)
     def _hours(cls, value: object) -> Dict[str, List[Interval]]:
@@ -176,11 +175,7 @@ class Territory(ContentModel):
 
     @validator("timezone")
     def _timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"fuseau horaire « {value} » inconnu") from exc
-        return value
+        return checked_timezone(value)
 
     @validator("services")
     def _services(cls, value: Dict[str, Service]) -> Dict[str, Service]:

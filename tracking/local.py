@@ -15,11 +15,11 @@ from typing import Dict, List
 from pydantic import root_validator, validator
 
 from core.content import (
-    EMAIL_PATTERN,
     KEY_PATTERN,
     NOT_A_FILE,
     ContentError,
     StrippedContentModel,
+    checked_email,
     content_path,
     load_content_file,
     parse_content,
@@ -56,9 +56,7 @@ class Holder(StrippedContentModel):
 
     @validator("email")
     def _email(cls, value: str) -> str:
-        if not EMAIL_PATTERN.match(value):
-            raise ValueError(f"adresse e-mail « {value} » invalide")
-        return value
+        return checked_email(value)
 
 
 class HistoryEntry(StrippedContentModel):

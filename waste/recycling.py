@@ -16,11 +16,18 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Dict, Iterator, List, Literal, Tuple
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import root_validator, validator
 
-from core.content import KEY_PATTERN, PHONE_PATTERN, ContentModel, content_path, load_content_file
+from core.content import (
+    KEY_PATTERN,
+    PHONE_PATTERN,
+    ContentModel,
+    checked_timezone,
+    content_path,
+    load_content_file,
+)
 from core.holidays import holiday_name
 from core.territory import (
     WEEKDAYS,
@@ -277,11 +284,7 @@ class RecyclingCenter(ContentModel):
 
     @validator("timezone")
     def _timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"fuseau horaire « {value} » inconnu") from exc
-        return value
+        return checked_timezone(value)
 
     @validator("zip_code", pre=True)
     def _zip(cls, value: object) -> str:
