@@ -55,6 +55,11 @@ def test_webchat_welcome_buttons_flow_and_reload(browser, page_url):
     context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(page_url)
+    page.locator(".rw-launcher").wait_for(timeout=30_000)
+    page.wait_for_timeout(1_000)
+    # Privacy: a visitor who does not open the chat leaves nothing in the browser.
+    stored = "() => Object.keys(localStorage).length + Object.keys(sessionStorage).length"
+    assert page.evaluate(stored) == 0
     page.locator(".rw-launcher").click()
     field = page.locator(".rw-new-message")
     field.wait_for(timeout=30_000)
@@ -89,4 +94,6 @@ def test_webchat_welcome_buttons_flow_and_reload(browser, page_url):
     )  # the conversation survived the reload
     page.wait_for_timeout(600)
     page.screenshot(path=str(ARTIFACTS / "webchat-after-reload.png"))
+    # The conversation lives in the tab's session storage only (gone with the browser).
+    assert page.evaluate("() => Object.keys(localStorage).length") == 0
     context.close()
