@@ -241,9 +241,17 @@ def _mask_user(event: Dict[str, Any]) -> Dict[str, Any]:
     return event
 
 
+# What Rasa puts in a bot message's metadata besides the values the action passed to the response.
+_BOT_METADATA_KEPT = ("utter_action", "template", "model_id", "assistant_id")
+
+
 def _mask_bot(event: Dict[str, Any]) -> Dict[str, Any]:
     event = copy.deepcopy(event)
     event["text"] = MASK
+    metadata = event.get("metadata") or {}
+    for key in metadata:
+        if key not in _BOT_METADATA_KEPT:
+            metadata[key] = MASK  # the response's values (e.g. the triage's answer)
     return event
 
 
