@@ -13,7 +13,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 NLU_MIN_F1 ?= 0.95
 NLU_MIN_ENTITY_F1 ?= 0.90
 
-.PHONY: browser run shell train test test-fast validate test-stories test-nlu pytest bench bench-booking lint format install clean check-content
+.PHONY: browser run shell train test test-fast validate test-stories test-nlu pytest bench bench-booking lint format install clean check-content purge
 
 ## Start the action server + Rasa (REST, socketio, Facebook if configured) and the
 ## demo page with the webchat widget. Ctrl-C stops.
@@ -64,6 +64,10 @@ bench-booking: $(STAMP)
 ## Check every content file (territory/demo/*.yml or the GRU_*_FILE ones), with French messages.
 check-content: $(STAMP)
 	$(BIN)/python -m ops.check_content
+
+## Apply the retention limits of territory/demo/privacy.yml (make run does it once a day).
+purge: $(STAMP)
+	$(BIN)/python -m ops.purge
 
 lint: $(STAMP)
 	$(BIN)/ruff check core actions booking channels ops tests waste welfare tracking

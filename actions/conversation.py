@@ -27,6 +27,7 @@ from actions.replies import (
     topic_link,
 )
 from actions.welfare import warn_if_danger
+from core.privacy import load_privacy
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,8 @@ CARRIED_SLOTS = ("service",)
 
 
 class ActionSessionStart(Action):
-    """Starts a session, keeps the few carried slots, sets the territory's name for the texts."""
+    """Starts a session, keeps the few carried slots, sets the territory's name for the texts and
+    the address of the privacy notice (territory/demo/privacy.yml) for the welcome."""
 
     def name(self) -> str:
         return "action_session_start"
@@ -77,6 +79,7 @@ class ActionSessionStart(Action):
             if value is not None and key in CARRIED_SLOTS
         ]
         events.append(SlotSet("territory_of", TERRITORY.of_name))
+        events.append(SlotSet("privacy_url", load_privacy().notice.url))  # linked from the welcome
         events.append(ActionExecuted("action_listen"))
         return events
 

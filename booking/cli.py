@@ -38,7 +38,7 @@ from core.territory import TerritoryConfigError
 from core.text import WEEKDAYS_FR, fold, format_date_fr
 
 MISSING_DATABASE = "Base de rendez-vous absente : lancez `make run` ou `python -m booking.seed`."
-REASON_FR = {"CNI": "CNI", "PASSPORT": "passeport", "CNI-PASSPORT": "les deux"}
+REASON_FR = {"CNI": "CNI", "PASSPORT": "passeport", "CNI-PASSPORT": "les deux", "ENCOMBRANTS": "encombrants"}
 STATUS_FR = {"booked": "réservé", "cancelled": "annulé", "honoured": "honoré", "no_show": "absent"}
 DAY_ABBR = ("lun", "mar", "mer", "jeu", "ven", "sam", "dim")
 CSV_HEADER = (
@@ -52,6 +52,8 @@ CSV_HEADER = (
     "Nom",
     "Statut",
     "À vérifier",
+    "Adresse",
+    "Objets",
 )
 MAX_OPEN_DAYS = 366
 MAX_STATIONS = 20
@@ -385,9 +387,21 @@ def cmd_jour(args: argparse.Namespace, url: str) -> int:
             )
             for v in mine
         ]
-        for line in _table(rows):
+        pick_ups = {v.reference: v for v in mine if v.address or v.items}
+        for line, view in zip(_table(rows), [None, *mine], strict=True):
             print(line)
+            if view is not None and view.reference in pick_ups:
+                print(f"      {_pick_up(view)}")
     return 0
+
+
+def _pick_up(view: engine.AppointmentView) -> str:
+    """Where and what a bulky-waste round picks up (under its row)."""
+    parts = [
+        f"Adresse : {view.address}" if view.address else "",
+        f"Objets : {view.items}" if view.items else "",
+    ]
+    return " — ".join(part for part in parts if part)
 
 
 def _write_csv(views: Sequence[engine.AppointmentView], day: date, target: str) -> int:
@@ -407,6 +421,8 @@ def _write_csv(views: Sequence[engine.AppointmentView], day: date, target: str) 
                 _csv_cell(v.surname),
                 STATUS_FR.get(v.status, v.status),
                 "oui" if v.needs_agent_check else "non",
+                _csv_cell(v.address or ""),
+                _csv_cell(v.items or ""),
             )
         )
     data = ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel then reads UTF-8

@@ -98,6 +98,7 @@ class AppointmentView:
     channel: str
     surname: str
     address: str | None = None
+    items: str | None = None
 
     @classmethod
     def of(cls, appt: Appointment, site: Site) -> AppointmentView:
@@ -117,6 +118,7 @@ class AppointmentView:
             channel=appt.channel,
             surname=appt.surname,
             address=appt.address,
+            items=appt.items,
         )
 
 
@@ -408,6 +410,7 @@ def book(
     application_ids: Sequence[str] = (),
     email: str | None = None,
     address: str | None = None,
+    items: str | None = None,
     needs_agent_check: bool = False,
     now: datetime | None = None,
     url: str | None = None,
@@ -453,6 +456,7 @@ def book(
         surname=surname.strip()[:100],
         email=email,
         address=address[:300] if address else None,
+        items=items[:500] if items else None,
         channel=channel[:30],
         sender_id=sender_id[:200],
         status="booked",

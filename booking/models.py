@@ -127,6 +127,7 @@ class Appointment(Base):
     application_ids = Column(String(200), nullable=False, default="")  # space-separated, may be empty
     surname = Column(String(100), nullable=False)
     address = Column(String(300))  # bulky-waste pick-up address
+    items = Column(String(500))  # bulky-waste items, as the citizen listed them
     email = Column(String(200))
     phone = Column(String(30))
     channel = Column(String(30), nullable=False)

@@ -46,6 +46,9 @@ class PeriodicJob:
                 self._proc.terminate()
 
 
+DAY_S = 24 * 3600.0
+
+
 def default_jobs(env: Mapping[str, str] | None = None) -> List[PeriodicJob]:
     env = os.environ if env is None else env
     return [
@@ -56,6 +59,8 @@ def default_jobs(env: Mapping[str, str] | None = None) -> List[PeriodicJob]:
             every_s=float(env.get("GRU_ANTS_OUTBOX_EVERY", "300")),
             enabled=lambda e: bool(e.get("GRU_ANTS_API_URL") and e.get("GRU_ANTS_API_TOKEN")),
         ),
+        # Retention limits of the privacy file (territory/demo/privacy.yml): once a day.
+        PeriodicJob("purge", [sys.executable, "-m", "ops.purge"], every_s=DAY_S, first_after_s=300.0),
     ]
 
 

@@ -24,6 +24,8 @@ REST_CHANNEL = "channels.rest.GuardedRestInput"  # Rasa's REST channel with inpu
 FACEBOOK_CHANNEL = "channels.facebook.GuardedFacebookInput"  # Messenger, same URL as Rasa's channel
 CALENDAR_CHANNEL = "channels.calendar.CalendarInput"  # serves the waste calendar (.ics), no messages
 SOCKETIO_CHANNEL = "channels.socketio.GuardedSocketIOInput"  # Rasa's socketio, size limits, room fix
+# Rasa's SQL tracker store that masks welfare details and erases a conversation on request.
+TRACKER_STORE = "channels.tracker_store.RedactingSQLTrackerStore"
 FACEBOOK_VARS = ("FACEBOOK_VERIFY_TOKEN", "FACEBOOK_APP_SECRET", "FACEBOOK_PAGE_ACCESS_TOKEN")
 
 
@@ -42,7 +44,7 @@ def tracker_store_config(url: str) -> Dict[str, Any]:
         path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
         if not path:
             raise ConfigError("GRU_TRACKER_STORE_URL : chemin SQLite manquant (sqlite:///var/rasa.db)")
-        return {"type": "SQL", "dialect": "sqlite", "db": path}
+        return {"type": TRACKER_STORE, "dialect": "sqlite", "db": path}
     if parts.scheme in ("postgresql", "postgres", "postgresql+psycopg2"):
         database = parts.path.lstrip("/")
         if not parts.hostname or not database:
@@ -50,7 +52,7 @@ def tracker_store_config(url: str) -> Dict[str, Any]:
                 "GRU_TRACKER_STORE_URL : hôte ou base manquant (postgresql://user:pass@host:5432/db)"
             )
         config: Dict[str, Any] = {
-            "type": "SQL",
+            "type": TRACKER_STORE,
             "dialect": "postgresql",
             "url": parts.hostname,
             "port": parts.port or 5432,

@@ -230,6 +230,7 @@ class ValidateBulkyForm(BulkyForm, AddressQuestions, FormValidation):
                 channel=channel_of(tracker),
                 sender_id=tracker.sender_id,
                 address=address_label(tracker.get_slot("bulky_street"), tracker.get_slot("bulky_number")),
+                items=tracker.get_slot("bulky_items"),
                 config=BULKY,
             )
         except (engine.SlotTaken, engine.SlotNotOffered):

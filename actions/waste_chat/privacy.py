@@ -1,6 +1,11 @@
-"""« Oubliez mes données » (RGPD): the remembered address is deleted; booked appointments
-stay (the citizen cancels them in the appointments flow); other requests go to the
-accueil's address."""
+"""« Oubliez mes données » (RGPD): the conversation's stored messages (every session) and the
+remembered address are erased; booked appointments are kept until their date (the town hall
+needs them to receive the citizen; they are anonymised afterwards, territory/demo/privacy.yml)
+and the citizen is told how to cancel them; other requests go to the data protection officer.
+
+The tracker store (channels/tracker_store.py) deletes the conversation again after this turn
+and writes nothing of it back: Rasa holds the session in memory and would save it again.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +17,10 @@ from rasa_sdk import Action
 from rasa_sdk.events import EventType, SlotSet
 
 from actions.common import channel_of
-from actions.core import TERRITORY, pseudonym
+from actions.core import pseudonym
 from actions.forms import guarded
 from booking import engine, memory
+from core.privacy import erase_conversation, load_privacy
 
 from .collection import WASTE_SLOTS
 
@@ -28,14 +34,26 @@ class ActionDeleteMyData(Action):
     @guarded("waste")
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         channel, sender = channel_of(tracker), tracker.sender_id
+        policy = load_privacy()
+        erased = await asyncio.to_thread(erase_conversation, sender)
         removed = await asyncio.to_thread(memory.forget, channel, sender)
         mine = await asyncio.to_thread(engine.appointments_of, channel, sender)
         dispatcher.utter_message(response="utter_my_address_deleted" if removed else "utter_no_address_kept")
         if mine:
-            dispatcher.utter_message(response="utter_my_appointments_kept", count=len(mine))
-        accueil = TERRITORY.services[TERRITORY.default_service]
-        dispatcher.utter_message(response="utter_my_data_other_requests", email=accueil.email)
+            dispatcher.utter_message(
+                response="utter_my_appointments_kept",
+                count=len(mine),
+                days=policy.retention.bookings_days_after,
+            )
+        dispatcher.utter_message(
+            response="utter_my_data_other_requests", email=policy.dpo.email, privacy_url=policy.notice.url
+        )
         logger.info(
-            "personal data deletion (conversation %s, address removed: %s)", pseudonym(sender), removed
+            "personal data deletion (conversation %s, events erased: %d, address removed: %s, "
+            "appointments kept: %d)",
+            pseudonym(sender),
+            erased,
+            removed,
+            len(mine),
         )
         return [SlotSet(slot, None) for slot in WASTE_SLOTS]

@@ -51,7 +51,11 @@ async def test_session_start_keeps_slots_and_names_the_territory():
     names = [e["event"] for e in events]
     assert names[0] == "session_started" and names[-1] == "action"
     slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
-    assert slots == {"service": "ccas", "territory_of": "de la mairie de Villebrune"}
+    assert slots == {
+        "service": "ccas",
+        "territory_of": "de la mairie de Villebrune",
+        "privacy_url": "http://localhost:8080/confidentialite",
+    }
 
 
 async def test_first_fallback_suggests_likely_topics():

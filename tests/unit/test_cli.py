@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from booking import cli, engine
-from booking.config import load_booking_config
+from booking.config import load_booking_config, load_bulky_booking_config
 from booking.models import Closure, ExtraOpening
 from core.db import session_scope
 from core.holidays import french_holidays, holiday_name
@@ -104,6 +104,8 @@ def test_jour_csv_file_for_excel(run, db_url, tmp_path):
         "'=cmd|' /C calc'!A0",
         "réservé",
         "oui",
+        "",
+        "",
     ]
     assert len(rows) == 2
 
@@ -115,6 +117,35 @@ def test_jour_csv_on_stdout(run, db_url):
     assert code == 0
     assert out.startswith("\ufeffSite;Date;Heure;")
     assert f";{view.reference};" in out
+
+
+def test_jour_shows_the_bulky_waste_address_and_items(run, db_url, tmp_path):
+    config = load_bulky_booking_config()
+    day = next_open_day({1, 3})  # the rounds run on Tuesdays and Thursdays
+    slot = engine.Slot("encombrants-villebrune", datetime.combine(day, time(8, 0)), 240)
+    view = engine.book(
+        slot,
+        reason="ENCOMBRANTS",
+        people=1,
+        surname="Durand",
+        channel="rest",
+        sender_id="t",
+        address="3 rue Pasteur",
+        items="un canapé, deux chaises",
+        url=db_url,
+        config=config,
+    )
+    assert (view.address, view.items) == ("3 rue Pasteur", "un canapé, deux chaises")
+    code, out, _ = run("jour", "--date", day.isoformat(), "--site", "encombrants-villebrune")
+    lines = out.splitlines()
+    row = next(i for i, line in enumerate(lines) if view.reference in line)
+    assert "encombrants" in lines[row]
+    assert lines[row + 1].strip() == "Adresse : 3 rue Pasteur — Objets : un canapé, deux chaises"
+    target = tmp_path / "jour.csv"
+    run("jour", "--date", day.isoformat(), "--csv", str(target))
+    rows = list(csv.reader(io.StringIO(target.read_bytes().decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][-2:] == ["Adresse", "Objets"]
+    assert rows[1][-2:] == ["3 rue Pasteur", "un canapé, deux chaises"]
 
 
 def test_jour_empty_day(run):

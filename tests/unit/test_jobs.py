@@ -33,3 +33,9 @@ def test_the_ants_outbox_runs_only_when_ants_is_configured():
     job.start(now=0.0)
     assert not job.tick(now=1e9, env={})
     assert job.enabled({"GRU_ANTS_API_URL": "http://x", "GRU_ANTS_API_TOKEN": "t"})
+
+
+def test_the_purge_runs_once_a_day_whatever_the_configuration():
+    (job,) = [j for j in default_jobs({}) if j.name == "purge"]
+    assert job.command[1:] == ["-m", "ops.purge"] and job.every_s == 24 * 3600
+    assert job.enabled({})

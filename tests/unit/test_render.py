@@ -6,6 +6,7 @@ import yaml
 from ops.render import (
     ACTION_SECRET_HEADER,
     ROOT,
+    TRACKER_STORE,
     ConfigError,
     credentials,
     endpoints,
@@ -19,7 +20,7 @@ SECRET = {"GRU_ACTION_SECRET": "a-secret-of-the-tests-0123"}
 
 def test_defaults_are_embedded():
     config = endpoints(SECRET)
-    assert config["tracker_store"] == {"type": "SQL", "dialect": "sqlite", "db": "var/rasa.db"}
+    assert config["tracker_store"] == {"type": TRACKER_STORE, "dialect": "sqlite", "db": "var/rasa.db"}
     assert "lock_store" not in config
     assert config["action_endpoint"]["url"] == "http://localhost:5055/webhook"
     assert set(credentials({})) == {
@@ -34,7 +35,7 @@ def test_defaults_are_embedded():
 def test_postgresql_tracker_store():
     config = tracker_store_config("postgresql://gru:s%40cret@db.internal:6543/rasa?login_db=postgres")
     assert config == {
-        "type": "SQL",
+        "type": TRACKER_STORE,
         "dialect": "postgresql",
         "url": "db.internal",
         "port": 6543,
@@ -125,3 +126,12 @@ def test_servers_start_the_closed_action_server():
     from ops import servers
 
     assert servers.action_server_command(5055)[1:3] == ["-m", "ops.action_server"]
+
+
+def test_the_tracker_store_is_the_redacting_one_and_rasa_can_load_it():
+    # Rasa falls back to an in-memory store, silently, when the class cannot be imported.
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.utils.common import class_from_module_path
+
+    store = class_from_module_path(endpoints(SECRET)["tracker_store"]["type"])
+    assert issubclass(store, SQLTrackerStore) and store.__name__ == "RedactingSQLTrackerStore"

@@ -1,0 +1,73 @@
+"""Apply the retention limits of the privacy file (python -m ops.purge, make purge).
+
+`make run` runs it once a day (ops/jobs.py); in production put it in the system's cron or a
+systemd timer. It deletes the conversation events older than `conversations_days` from the
+tracker store (GRU_TRACKER_STORE_URL), anonymises the appointments `bookings_days_after` days
+after their date and deletes the addresses remembered more than `remembered_address_days` ago
+(GRU_DATABASE_URL). It prints one French line of counts, never a name or an id.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timedelta, timezone
+from typing import Sequence
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from booking.privacy import BookingPurge, purge_bookings
+from core.content import ContentError
+from core.privacy import ConversationPurge, load_privacy, mask_idle_triages, purge_conversations
+
+# A conversation silent this long has left its session (Rasa's session_expiration_time: 60 min).
+IDLE = timedelta(hours=1)
+
+
+def summary_fr(conversations: ConversationPurge, bookings: BookingPurge) -> str:
+    return (
+        f"Purge des données : {conversations.events} message(s) ou événement(s) de conversation supprimé(s) "
+        f"({conversations.conversations} conversation(s) entière(s)), "
+        f"{bookings.appointments} rendez-vous anonymisé(s), "
+        f"{bookings.addresses} adresse(s) mémorisée(s) supprimée(s)."
+    )
+
+
+def purge(
+    *,
+    now: datetime | None = None,
+    tracker_url: str | None = None,
+    database_url: str | None = None,
+) -> tuple[ConversationPurge, BookingPurge]:
+    policy = load_privacy()
+    now = now or datetime.now(timezone.utc)
+    before = now - timedelta(days=policy.retention.conversations_days)
+    conversations = purge_conversations(before, url=tracker_url)
+    mask_idle_triages(now - IDLE, url=tracker_url)
+    bookings = purge_bookings(policy.retention, now=now, url=database_url)
+    return conversations, bookings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ops.purge",
+        description="Applique les durées de conservation du fichier des données personnelles.",
+    )
+    parser.parse_args(argv)
+    try:
+        conversations, bookings = purge()
+    except ContentError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        print(
+            f"Purge impossible : base de données injoignable ou incomplète ({type(exc).__name__}).",
+            file=sys.stderr,
+        )
+        return 1
+    print(summary_fr(conversations, bookings))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - operators' entry point
+    sys.exit(main())
