@@ -325,6 +325,11 @@ class ValidateBookingForm(SlotAnswers, FormValidation):
                 response="utter_application_already_booked", application_id=exc.application_id
             )
             return self.filled(booking_confirmed=False)
+        except engine.TooManyAppointments as exc:
+            logger.info("booking refused: limit of active appointments per %s (conversation %s)", exc.kind,
+                        pseudonym(tracker.sender_id))  # fmt: skip
+            dispatcher.utter_message(response="utter_too_many_appointments", phone=phone())
+            return {OUTCOME_SLOT: "blocked"}
         logger.info(
             "appointment booked (conversation %s, %s documents)", pseudonym(tracker.sender_id), appt.documents
         )

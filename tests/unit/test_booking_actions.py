@@ -444,3 +444,61 @@ def test_a_surname_mistaken_for_a_question_is_still_the_answer(intent, confidenc
     latest = message(intent, text)
     latest["intent"]["confidence"] = confidence
     assert is_name_answer(tracker(latest)) is is_name
+
+
+# ---- limits of active appointments (booking.yml « limits ») -----------------------------------
+
+
+async def test_a_citizen_over_the_limit_is_told_kindly_with_the_phone(db):
+    today = engine.local_now().date()
+    for n in range(2):  # the demo allows 2 active appointments per conversation
+        slot = engine.first_available(["villebrune-mairie"], 15, after=today)
+        engine.book(slot, reason="CNI", people=1, surname=f"Nom{n}", channel="rest", sender_id="citizen-1")
+    slot = engine.first_available(["villebrune-mairie"], 15, after=today)
+    slots = {
+        "requested_slot": "booking_confirmed",
+        "document_type": "cni",
+        "person_count": 1,
+        "application_ids": "papier",
+        "booking_slot": slot.key,
+        "booking_surname": "PETIT",
+    }
+    dispatcher = CollectingDispatcher()
+    form = book.ValidateBookingForm()
+    result = await form.extract_booking_confirmed(dispatcher, tracker(message("affirm", "oui"), slots), {})
+    assert result == {OUTCOME_SLOT: "blocked"}
+    assert [m["response"] for m in dispatcher.messages] == ["utter_too_many_appointments"]
+    text = said(dispatcher.messages)
+    assert "nombre maximum de rendez-vous" in text and "01 99 00 10 10" in text and "PETIT" not in text
+    assert len(engine.appointments_of("rest", "citizen-1")) == 2
+    # Another citizen still books that slot.
+    result, _ = await extract(
+        "booking_confirmed", message("affirm", "oui"), slots, form=form, sender="citizen-2"
+    )
+    assert result["booking_reference"].startswith("RDV-")
+
+
+async def test_a_second_pickup_at_the_same_address_is_refused_with_the_phone(db):
+    from actions.waste_chat import bulky
+
+    offered = bulky.bulky_slots()
+    street, number = "rue des Lilas", 12
+    address = bulky.address_label(street, number)
+    engine.book(offered[0], reason="ENCOMBRANTS", people=1, surname="Martin", channel="rest",
+                sender_id="neighbour", address=address, config=bulky.BULKY)  # fmt: skip
+    slots = {
+        "requested_slot": "bulky_confirmed",
+        "bulky_slot": offered[1].key,
+        "bulky_street": street,
+        "bulky_number": number,
+        "bulky_surname": "DURAND",
+    }
+    dispatcher = CollectingDispatcher()
+    result = await bulky.ValidateBulkyForm().extract_bulky_confirmed(
+        dispatcher, tracker(message("affirm", "oui"), slots, loop="bulky_form"), {}
+    )
+    assert result == {OUTCOME_SLOT: "blocked"}
+    assert [m["response"] for m in dispatcher.messages] == ["utter_bulky_too_many"]
+    assert "déjà prévu" in said(dispatcher.messages) and bulky.BULKY.sites[0].phone in said(
+        dispatcher.messages
+    )
