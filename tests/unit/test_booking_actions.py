@@ -269,23 +269,6 @@ async def test_ids_are_collected_one_person_at_a_time(db):
     assert result["application_ids"] == ["4F7K2M9QXZ", "7HC3P4R8WA"]
 
 
-async def test_an_id_with_a_live_appointment_is_refused(db):
-    now = engine.local_now()
-    first = engine.first_available(["villebrune-mairie"], 15, after=now.date())
-    engine.book(
-        first,
-        reason="CNI",
-        people=1,
-        surname="Martin",
-        channel="rest",
-        sender_id="other",
-        application_ids=["4F7K2M9QXZ"],
-    )
-    slots = {"requested_slot": "application_ids", "person_count": 1}
-    result, text = await extract("application_ids", message(text="4F7K2M9QXZ"), slots)
-    assert result["application_ids"] is None and "a déjà un rendez-vous" in text
-
-
 async def test_confirmation_books_and_a_taken_slot_offers_others(db):
     slot = engine.first_available(["villebrune-coteaux"], 15, after=engine.local_now().date())
     slots = {
@@ -311,14 +294,109 @@ async def test_second_factor_is_required_from_another_sender(db):
     result, text = await extract(
         "appointment_surname", message(text="Durand"), slots, form, sender="stranger"
     )
-    assert result["appointment_surname"] is None and result["verify_attempts"] == 1
-    assert "ne correspondent à aucun rendez-vous" in text
+    assert result["appointment_surname"] is None and result["appointment_ref"] is None
+    assert "verify_attempts" not in result and "ne correspondent à aucun rendez-vous" in text
     result, _ = await extract("appointment_surname", message(text="lefevre"), slots, form, sender="stranger")
     assert result["appointment_surname"] == "LEFEVRE"
-    # Three wrong answers end the attempt.
-    slots["verify_attempts"] = 2
+    # Two more wrong answers (3 in all on this reference, whoever gave them) end the attempt.
+    result, _ = await extract("appointment_surname", message(text="Xavier"), slots, form, sender="s")
+    assert result["appointment_surname"] is None
     result, text = await extract("appointment_surname", message(text="Xavier"), slots, form, sender="s")
-    assert result[OUTCOME_SLOT] == "blocked" and "01 99 00 10 10" in text
+    assert result == {OUTCOME_SLOT: "blocked"} and "01 99 00 10 10" in text
+
+
+async def manage_tries(reference: str, surnames, senders) -> list:
+    """What each try of the cancel form's surname question gives: (slots set, text said)."""
+    form = manage.ValidateCancelForm()
+    answers = []
+    for surname, sender in zip(surnames, senders, strict=True):
+        # A fresh tracker every time: a new conversation, or the same one after « /restart ».
+        slots = {"requested_slot": "appointment_surname", "appointment_ref": reference}
+        answers.append(
+            await extract("appointment_surname", message(text=surname), slots, form, sender=sender)
+        )
+    return answers
+
+
+async def test_a_script_gets_no_new_tries_from_new_sender_ids_or_a_restart(db):
+    slot = engine.first_available(["villebrune-mairie"], 15, after=engine.local_now().date())
+    appt = engine.book(slot, reason="CNI", people=1, surname="Lefèvre", channel="rest", sender_id="owner")
+    guesses = await manage_tries(appt.reference, ["Martin", "Bernard", "Thomas"], ["s1", "s2", "s3"])
+    assert guesses[-1][0] == {OUTCOME_SLOT: "blocked"}
+    # The right surname now, from a new sender id, and again after a restart: still refused.
+    for sender in ("s4", "s4"):
+        ((result, text),) = await manage_tries(appt.reference, ["Lefèvre"], [sender])
+        assert result == {OUTCOME_SLOT: "blocked"} and "Appelez le service état civil" in text
+    # One conversation cannot try many references either.
+    for ref in ("RDV-AAAAAA", "RDV-BBBBBB", "RDV-CCCCCC"):
+        await manage_tries(ref, ["Martin"], ["one"])
+    ((result, _),) = await manage_tries(appt.reference, ["Lefèvre"], ["one"])
+    assert result == {OUTCOME_SLOT: "blocked"}
+    assert engine.get_appointment(appt.reference, sender=("rest", "owner")).status == "booked"
+
+
+async def test_unknown_and_known_references_get_the_same_answers(db):
+    slot = engine.first_available(["villebrune-mairie"], 15, after=engine.local_now().date())
+    appt = engine.book(slot, reason="CNI", people=1, surname="Lefèvre", channel="rest", sender_id="owner")
+    names, senders = ["Martin"] * 4, ["a", "b", "c", "d"]
+    known = await manage_tries(appt.reference, names, senders)
+    unknown = await manage_tries("RDV-ZZZZZZ", names, ["e", "f", "g", "h"])
+    assert known == unknown
+    assert (
+        known[0][1] == "Cette référence et ce nom ne correspondent à aucun rendez-vous à venir. Vérifiez-les."
+    )
+
+
+async def test_a_success_gives_no_try_back(db):
+    slot = engine.first_available(["villebrune-mairie"], 15, after=engine.local_now().date())
+    appt = engine.book(slot, reason="CNI", people=1, surname="Lefèvre", channel="rest", sender_id="owner")
+    answers = await manage_tries(appt.reference, ["Martin", "Martin", "Lefèvre", "Martin"], ["x"] * 4)
+    assert answers[2][0]["appointment_surname"] == "LEFÈVRE"
+    assert answers[3][0] == {OUTCOME_SLOT: "blocked"}
+
+
+# ---- a pre-application number never reveals someone else's appointment ------------------------
+
+
+async def test_a_pre_application_number_does_not_reveal_someone_else_s_appointment(db):
+    first = engine.first_available(["villebrune-mairie"], 15, after=engine.local_now().date())
+    appt = engine.book(first, reason="CNI", people=1, surname="Martin", channel="rest", sender_id="other",
+                       application_ids=["4F7K2M9QXZ"])  # fmt: skip
+    slots = {"requested_slot": "application_ids", "person_count": 1}
+    result, text = await extract("application_ids", message(text="4F7K2M9QXZ"), slots)
+    assert result["application_ids"] is None and "a déjà un rendez-vous" in text
+    assert appt.reference not in text and str(appt.start.day) not in text.replace("4F7K2M9QXZ", "")
+    # Its booker, in the conversation that booked it, is told which appointment it is.
+    result, text = await extract("application_ids", message(text="4F7K2M9QXZ"), slots, sender="other")
+    assert appt.reference in text
+
+
+async def test_pre_application_lookups_share_the_server_side_limit(db):
+    today = engine.local_now().date()
+    taken = ["4F7K2M9QX1", "4F7K2M9QX2", "4F7K2M9QX3"]
+    for n, application_id in enumerate(taken):
+        slot = engine.first_available(["villebrune-mairie"], 15, after=today)
+        engine.book(slot, reason="CNI", people=1, surname=f"Nom{n}", channel="rest", sender_id=f"o{n}",
+                    application_ids=[application_id])  # fmt: skip
+    slots = {"requested_slot": "application_ids", "person_count": 1}
+    for application_id in taken:
+        result, text = await extract("application_ids", message(text=application_id), slots, sender="probe")
+    assert result == {OUTCOME_SLOT: "blocked"} and "Appelez le service état civil" in text
+    # Even a free number is no longer looked up in that conversation.
+    result, text = await extract("application_ids", message(text="7HC3P4R8WA"), slots, sender="probe")
+    assert result == {OUTCOME_SLOT: "blocked"}
+
+
+async def test_a_pre_application_number_is_no_way_to_find_an_appointment_to_manage(db):
+    first = engine.first_available(["villebrune-mairie"], 15, after=engine.local_now().date())
+    engine.book(first, reason="CNI", people=1, surname="Martin", channel="rest", sender_id="other",
+                application_ids=["4F7K2M9QXZ"])  # fmt: skip
+    slots = {"requested_slot": "appointment_ref"}
+    latest = message(
+        text="4F7K2M9QXZ", entities=[("reference", "4F7K2M9QXZ"), ("application_id", "4F7K2M9QXZ")]
+    )
+    result, text = await extract("appointment_ref", latest, slots, manage.ValidateCancelForm(), sender="x")
+    assert result["appointment_ref"] is None and "la forme RDV-" in text  # asked for a booking reference
 
 
 async def test_a_ligature_and_a_phone_apostrophe_match_the_booking_from_another_device(db):
@@ -328,7 +406,7 @@ async def test_a_ligature_and_a_phone_apostrophe_match_the_booking_from_another_
     form = manage.ValidateCancelForm()
     slots = {"requested_slot": "appointment_surname", "appointment_ref": appt.reference}
     result, _ = await extract("appointment_surname", message(text="Loeuillet"), slots, form, sender="other")
-    assert result["appointment_surname"] == "LOEUILLET" and result["verify_attempts"] == 0
+    assert result["appointment_surname"] == "LOEUILLET"
     second = engine.first_available(["villebrune-mairie"], 15, after=engine.local_now().date())
     appt = engine.book(second, reason="CNI", people=1, surname="N'Diaye", channel="rest", sender_id="owner")
     slots["appointment_ref"] = appt.reference
