@@ -269,9 +269,9 @@ async def test_ids_are_collected_one_person_at_a_time(db):
     assert result["application_ids"] == ["4F7K2M9QXZ", "7HC3P4R8WA"]
 
 
-async def test_confirmation_books_and_a_taken_slot_offers_others(db):
-    slot = engine.first_available(["villebrune-coteaux"], 15, after=engine.local_now().date())
-    slots = {
+def at_confirmation(slot: engine.Slot) -> dict:
+    """The booking form's slots when the summary of a paper-form CNI booking was shown."""
+    return {
         "requested_slot": "booking_confirmed",
         "document_type": "cni",
         "person_count": 1,
@@ -279,6 +279,11 @@ async def test_confirmation_books_and_a_taken_slot_offers_others(db):
         "booking_slot": slot.key,
         "booking_surname": "PETIT",
     }
+
+
+async def test_confirmation_books_and_a_taken_slot_offers_others(db):
+    slot = engine.first_available(["villebrune-coteaux"], 15, after=engine.local_now().date())
+    slots = at_confirmation(slot)
     result, _ = await extract("booking_confirmed", message(intent="affirm", text="oui"), slots)
     assert result["booking_confirmed"] is True and result["booking_reference"].startswith("RDV-")
     # The coteaux site has one station: a second citizen confirming the same slot is told so.
@@ -492,14 +497,7 @@ async def test_database_down_gets_a_french_answer_not_a_crash(db, monkeypatch):
 
     monkeypatch.setattr(engine, "book", pool_exhausted)
     slot = engine.first_available(["villebrune-mairie"], 15, after=engine.local_now().date())
-    slots = {
-        "requested_slot": "booking_confirmed",
-        "document_type": "cni",
-        "person_count": 1,
-        "application_ids": "papier",
-        "booking_slot": slot.key,
-        "booking_surname": "PETIT",
-    }
+    slots = at_confirmation(slot)
     domain = {"forms": {"booking_form": {"required_slots": ["booking_confirmed"]}}, "slots": {}}
     dispatcher = CollectingDispatcher()
     events = await book.ValidateBookingForm().run(
@@ -533,14 +531,7 @@ async def test_a_citizen_over_the_limit_is_told_kindly_with_the_phone(db):
         slot = engine.first_available(["villebrune-mairie"], 15, after=today)
         engine.book(slot, reason="CNI", people=1, surname=f"Nom{n}", channel="rest", sender_id="citizen-1")
     slot = engine.first_available(["villebrune-mairie"], 15, after=today)
-    slots = {
-        "requested_slot": "booking_confirmed",
-        "document_type": "cni",
-        "person_count": 1,
-        "application_ids": "papier",
-        "booking_slot": slot.key,
-        "booking_surname": "PETIT",
-    }
+    slots = at_confirmation(slot)
     dispatcher = CollectingDispatcher()
     form = book.ValidateBookingForm()
     result = await form.extract_booking_confirmed(dispatcher, tracker(message("affirm", "oui"), slots), {})
