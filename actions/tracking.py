@@ -1,14 +1,17 @@
 """Tracking of requests and subsidies in the chat: reference, then a second factor.
 
 A reference alone never discloses a file: the e-mail or the surname on the file is
-asked first, with a limited number of tries per conversation, and a wrong pair gets
-the same answer as an unknown reference. The back-office is reached through
+asked first, and a wrong pair gets the same answer as an unknown reference. Failed tries
+are counted on the server (booking/attempts.py), per file number and per conversation,
+so that a new conversation, « /restart » or a new sender id gives no new try; a success
+gives none back. The back-office is reached through
 tracking/ (local demo data by default, Publik w.c.s. with signed requests).
 The texts are responses of domain/tracking.yml.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from datetime import date
@@ -17,20 +20,20 @@ from typing import Any, Dict, List
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 
-from actions.common import entity_values, intent_of, text_of
+from actions.common import channel_of, entity_values, intent_of, text_of
 from actions.context import TERRITORY, pseudonym
 from actions.forms import FormDone, FormValidation
+from booking import attempts
 from core.text import format_date_fr
 from tracking.connector import FileNotFound, TrackingUnavailable, connector_from_env, normalise_reference
 
 logger = logging.getLogger(__name__)
 
-MAX_TRIES = 3
+MAX_TRIES = attempts.MAX_FAILURES
 MAX_FACTOR_INPUT = 200
 START_INTENTS = ("request_status", "subsidy_status")
-# tracking_done: found | locked (the last try failed) | refused (no try left) | unavailable
+# tracking_done: found | locked (this try locked it) | refused (locked already) | unavailable
 TRACKING_SLOTS = ("tracking_ref", "tracking_factor", "tracking_result", "tracking_done")
-TRIES_SLOT = "tracking_tries"  # kept for the whole conversation
 _CONNECTOR = None
 
 
@@ -64,7 +67,7 @@ class ValidateTrackingForm(FormValidation):
     form = "tracking_form"
     topic = "tracking"
     restart_intent = "request_status"
-    working_slots = ("tracking_tries", "tracking_result", "tracking_done")
+    working_slots = ("tracking_result", "tracking_done")
     name_slots = ("tracking_factor",)
 
     async def form_slots(self, domain_slots, dispatcher, tracker, domain) -> List[str]:
@@ -88,20 +91,26 @@ class ValidateTrackingForm(FormValidation):
         answer = " ".join(text_of(tracker).split())[:MAX_FACTOR_INPUT]
         if not answer:
             return self.fail(dispatcher, tracker, "tracking_factor")
-        tries = int(tracker.get_slot(TRIES_SLOT) or 0) + 1
-        if tries > MAX_TRIES:  # the limit holds for the whole conversation
-            return self.filled(tracking_done="refused", tracking_factor="-", tracking_tries=tries - 1)
+        keys = attempts.keys_for("tracking", tracker.get_slot("tracking_ref"), channel_of(tracker),
+                                 tracker.sender_id)  # fmt: skip
+        if await asyncio.to_thread(attempts.is_locked, keys):  # before the back-office is asked
+            return self.filled(tracking_done="refused", tracking_factor="-")
         try:
             status = await connector().lookup(tracker.get_slot("tracking_ref"), answer)
         except TrackingUnavailable:
             logger.warning("tracking back-office unavailable (conversation %s)", pseudonym(tracker.sender_id))
             return self.filled(tracking_done="unavailable", tracking_factor="-")
         except FileNotFound:
-            if tries >= MAX_TRIES:
-                return self.filled(tracking_done="locked", tracking_factor="-", tracking_tries=tries)
+            standing = await asyncio.to_thread(attempts.record_failure, keys)
+            if standing.locked:
+                logger.info("file tracking locked after failed tries (conversation %s)",
+                            pseudonym(tracker.sender_id))  # fmt: skip
+                return self.filled(tracking_done="locked", tracking_factor="-")
             # One answer whether the number exists or not: the reference alone discloses nothing.
-            dispatcher.utter_message(response="utter_tracking_not_found", tries=tries, max_tries=MAX_TRIES)
-            return self.filled(tracking_ref=None, tracking_factor=None, tracking_tries=tries)
+            dispatcher.utter_message(
+                response="utter_tracking_not_found", tries=standing.failures, max_tries=MAX_TRIES
+            )
+            return self.filled(tracking_ref=None, tracking_factor=None)
         result = {
             "reference": status.reference,
             "kind": status.kind,
@@ -112,16 +121,14 @@ class ValidateTrackingForm(FormValidation):
             "next_step_fr": status.next_step_fr,
             "service": status.service,
         }
-        return self.filled(
-            tracking_factor="ok", tracking_result=result, tracking_done="found", tracking_tries=tries - 1
-        )
+        return self.filled(tracking_factor="ok", tracking_result=result, tracking_done="found")
 
 
 class ActionTrackingDone(FormDone):
     form = "tracking_form"
     topic = "tracking"
     restart_intent = "request_status"
-    slots = TRACKING_SLOTS  # not the count of tries: the limit holds for the whole conversation
+    slots = TRACKING_SLOTS
     stopped_response = "utter_tracking_stopped"
 
     def name(self) -> str:

@@ -75,6 +75,23 @@ class ClosureConfig(ContentModel):
     sites: List[str] | None = None
 
 
+class BookingLimits(ContentModel):
+    """Most ACTIVE appointments (future, not cancelled) of one service a citizen may hold, so
+    that a script cannot fill the booking window: per conversation (channel + sender id), per
+    surname at one site (folded: « Lefèvre » = « LEFEVRE »), per pick-up address (bulky waste).
+    A pre-application number holds one appointment at most in any case."""
+
+    per_sender: int = 3
+    per_surname_and_site: int = 3
+    per_address: int = 1
+
+    @validator("per_sender", "per_surname_and_site", "per_address")
+    def _limit(cls, value: int) -> int:
+        if not 1 <= value <= 50:
+            raise ValueError("une limite de rendez-vous doit être entre 1 et 50")
+        return value
+
+
 class BookingConfig(ContentModel):
     # identity: CNI/passport appointments; bulky_waste: encombrants pick-up rounds
     service: str = "identity"
@@ -83,6 +100,7 @@ class BookingConfig(ContentModel):
     booking_window_days: int = 60
     min_notice_minutes: int = 60
     max_people: int = 5
+    limits: BookingLimits = BookingLimits()
     sites: List[SiteConfig]
     closures: List[ClosureConfig] = []
 

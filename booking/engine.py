@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Iterable, Iterator, List, Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -56,6 +56,18 @@ class ApplicationAlreadyBooked(BookingError):
     def __init__(self, application_id: str):
         super().__init__(application_id)
         self.application_id = application_id
+
+
+class TooManyAppointments(BookingError):
+    """The citizen already holds as many active appointments as the service allows.
+
+    `kind` says which limit: sender (this conversation), surname (this surname at this site)
+    or address (this pick-up address); never the personal value itself."""
+
+    def __init__(self, kind: str, limit: int):
+        super().__init__(kind)
+        self.kind = kind
+        self.limit = limit
 
 
 class AppointmentNotFound(BookingError):
@@ -497,6 +509,7 @@ def _insert(
     with session_scope(url, write=True) as session:
         # Checked again in the write transaction: a closure recorded meanwhile wins.
         _offered_stations(session, config, slot, now)
+        _check_limits(session, config, fields, now)
         appt = Appointment(reference=new_reference(), station=station, **fields)
         session.add(appt)
         try:
@@ -518,6 +531,55 @@ def _insert(
         except IntegrityError as exc:
             raise _StationTaken() from exc
         return AppointmentView.of(appt, session.get(Site, slot.site_id))
+
+
+def _serialise(session: Session, keys: Iterable[str]) -> None:
+    """Concurrent bookings of the same citizen wait for each other until commit.
+
+    SQLite: nothing to do, a write transaction holds the database's write lock from BEGIN
+    IMMEDIATE. PostgreSQL: one transaction-level advisory lock per key, taken in a fixed
+    order (no deadlock), released at commit or rollback.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
+def _check_limits(session: Session, config: BookingConfig, fields: dict, now: datetime) -> None:
+    """TooManyAppointments when the new booking would exceed one of the service's limits.
+
+    Counted in the booking's own write transaction, so that concurrent requests of the
+    same citizen cannot both pass. Active = booked (not cancelled) and not yet begun.
+    """
+    limits = config.limits
+    surname = normalise_surname(fields["surname"])
+    address = fold_key(fields["address"]) if fields.get("address") else ""
+    channel, sender_id, site_id = fields["channel"], fields["sender_id"], fields["site_id"]
+    keys = [f"sender:{channel}:{sender_id}", f"surname:{site_id}:{surname}"]
+    if address:
+        keys.append(f"address:{config.service}:{address}")
+    _serialise(session, keys)
+
+    def active(column, *conditions) -> List[str]:
+        """One column of the service's active appointments that meet the conditions."""
+        query = (
+            select(column)
+            .join(Site, Site.id == Appointment.site_id)
+            .where(Site.service == config.service, Appointment.status == "booked", Appointment.start >= now)
+        )
+        return list(session.execute(query.where(*conditions)).scalars())
+
+    mine = active(Appointment.id, Appointment.channel == channel, Appointment.sender_id == sender_id)
+    if len(mine) >= limits.per_sender:
+        raise TooManyAppointments("sender", limits.per_sender)
+    names = active(Appointment.surname, Appointment.site_id == site_id)
+    if sum(normalise_surname(name) == surname for name in names) >= limits.per_surname_and_site:
+        raise TooManyAppointments("surname", limits.per_surname_and_site)
+    if address:
+        places = active(Appointment.address, Appointment.address.is_not(None))
+        if sum(fold_key(place) == address for place in places) >= limits.per_address:
+            raise TooManyAppointments("address", limits.per_address)
 
 
 def _release(session: Session, appointment_id: int) -> None:

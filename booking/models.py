@@ -220,3 +220,16 @@ class AntsOutbox(Base):
         Index("ix_ants_outbox_due", "done_at", "next_attempt_at"),
         Index("ix_ants_outbox_reference", "reference"),
     )
+
+
+class FailedAttempt(Base):
+    """Failed second-factor tries on one key (booking/attempts.py): a reference tried, or a
+    conversation. ``key`` is an HMAC of it, never the reference or the sender id itself."""
+
+    __tablename__ = "failed_attempts"
+    key = Column(String(64), primary_key=True)
+    failures = Column(Integer, nullable=False)
+    last_failure_at = Column(DateTime, nullable=False)  # UTC
+    locked_until = Column(DateTime)  # UTC; None: not locked
+
+    __table_args__ = (Index("ix_failed_attempts_last_failure_at", "last_failure_at"),)

@@ -33,6 +33,7 @@ from actions.appointments.context import (
     duration_fr,
     duration_of,
     facts,
+    own_appointments,
     people_fr,
     phone,
     reason_of,
@@ -49,7 +50,7 @@ from actions.appointments.slots import SlotAnswers
 from actions.common import button, channel_of, clean_surname, entity_values, intent_of, read_yes_no, text_of
 from actions.core import pseudonym
 from actions.forms import OUTCOME_SLOT, FormDone, FormValidation, guarded
-from booking import engine
+from booking import attempts, engine
 from core import clock
 from core.text import fold
 
@@ -240,6 +241,13 @@ class ValidateBookingForm(SlotAnswers, FormValidation):
             if ALMOST_ID.search(text_of(tracker)):
                 return self.fail(dispatcher, tracker, "application_ids", "utter_application_id_invalid")
             return self.fail(dispatcher, tracker, "application_ids", "utter_application_id_missing")
+        # A number held by someone else's appointment is a failed try (booking/attempts.py), like
+        # a wrong surname for a reference: the numbers of a conversation that has too many are
+        # not looked up any more, whatever they are.
+        keys = {a: attempts.keys_for("appointment", a, channel_of(tracker), tracker.sender_id) for a in found}
+        if await asyncio.to_thread(attempts.is_locked, [k for pair in keys.values() for k in pair]):
+            dispatcher.utter_message(response="utter_cannot_verify", phone=phone())
+            return {OUTCOME_SLOT: "blocked"}
         people = int(tracker.get_slot("person_count") or 1)
         collected = list(dict.fromkeys((tracker.get_slot("application_ids_partial") or []) + found))[:people]
         site = (chosen_sites(tracker) or list(SITE_NAMES))[0]
@@ -256,9 +264,21 @@ class ValidateBookingForm(SlotAnswers, FormValidation):
                 dispatcher.utter_message(response="utter_application_id_unchecked")
         local = await asyncio.to_thread(engine.appointments_for_applications, found)
         booked = {a: appts[0] for a, appts in local.items() if appts and a not in problems}
+        mine = {a.reference for a in await asyncio.to_thread(own_appointments, tracker)} if booked else set()
         for application_id, appt in booked.items():
-            dispatcher.utter_message(response="utter_application_id_booked", application_id=application_id,
-                                     reference=appt.reference, when=when_fr(appt.start))  # fmt: skip
+            if appt.reference in mine:  # booked in this conversation: its reference and date may be said
+                dispatcher.utter_message(response="utter_application_id_booked", reference=appt.reference,
+                                         application_id=application_id, when=when_fr(appt.start))  # fmt: skip
+                continue
+            # Someone else's appointment, or this citizen's from another device: never its
+            # reference or date (the manage flow shows them with the reference and the surname).
+            if (await asyncio.to_thread(attempts.record_failure, keys[application_id])).locked:
+                logger.info("pre-application lookups locked (conversation %s)", pseudonym(tracker.sender_id))
+                dispatcher.utter_message(response="utter_cannot_verify", phone=phone())
+                return {OUTCOME_SLOT: "blocked"}
+            dispatcher.utter_message(
+                response="utter_application_already_booked", application_id=application_id
+            )
         if problems or booked:
             collected = [a for a in collected if a not in problems and a not in booked]
             return {"application_ids": None, "application_ids_partial": collected or None}
@@ -325,6 +345,11 @@ class ValidateBookingForm(SlotAnswers, FormValidation):
                 response="utter_application_already_booked", application_id=exc.application_id
             )
             return self.filled(booking_confirmed=False)
+        except engine.TooManyAppointments as exc:
+            logger.info("booking refused: limit of active appointments per %s (conversation %s)", exc.kind,
+                        pseudonym(tracker.sender_id))  # fmt: skip
+            dispatcher.utter_message(response="utter_too_many_appointments", phone=phone())
+            return {OUTCOME_SLOT: "blocked"}
         logger.info(
             "appointment booked (conversation %s, %s documents)", pseudonym(tracker.sender_id), appt.documents
         )

@@ -1,5 +1,7 @@
 """List, cancel and move an appointment: the citizen's own (same channel and sender id) or,
-from another device, by reference + the surname given at booking (3 tries)."""
+from another device, by reference + the surname given at booking. Failed tries are counted
+on the server (booking/attempts.py), per reference and per conversation: a new conversation
+or sender id gives no new try, a success gives none back."""
 
 from __future__ import annotations
 
@@ -29,13 +31,12 @@ from actions.appointments.slots import SlotAnswers
 from actions.common import button, channel_of, clean_surname, read_yes_no, text_of
 from actions.core import pseudonym
 from actions.forms import OUTCOME_SLOT, FormDone, FormValidation, guarded
-from booking import engine
+from booking import attempts, engine
 from core import clock
 
 logger = logging.getLogger(__name__)
 
-MAX_VERIFY_ATTEMPTS = 3
-MANAGE_SLOTS = ("appointment_ref", "appointment_surname", "manage_confirmed", "verify_attempts")
+MANAGE_SLOTS = ("appointment_ref", "appointment_surname", "manage_confirmed")
 MOVE_SLOTS = MANAGE_SLOTS + ("booking_when", "booking_slot", "booking_offset", "booking_offered")
 
 
@@ -114,17 +115,22 @@ class WhichAppointment:
         if surname is None:
             return self.fail(dispatcher, tracker, "appointment_surname", "utter_surname_not_understood")
         reference = tracker.get_slot("appointment_ref")
-        attempts = int(tracker.get_slot("verify_attempts") or 0) + 1
+        keys = attempts.keys_for("appointment", reference, channel_of(tracker), tracker.sender_id)
+        if await asyncio.to_thread(attempts.is_locked, keys):  # before the database is asked
+            dispatcher.utter_message(response="utter_cannot_verify", phone=phone())
+            return {OUTCOME_SLOT: "blocked"}
         try:
             await asyncio.to_thread(engine.get_appointment, reference, surname=surname)
         except engine.AppointmentNotFound:
-            if attempts >= MAX_VERIFY_ATTEMPTS:
+            if (await asyncio.to_thread(attempts.record_failure, keys)).locked:
+                logger.info("appointment check locked after failed tries (conversation %s)",
+                            pseudonym(tracker.sender_id))  # fmt: skip
                 dispatcher.utter_message(response="utter_cannot_verify", phone=phone())
-                return {OUTCOME_SLOT: "blocked", "verify_attempts": attempts}
+                return {OUTCOME_SLOT: "blocked"}
             # One answer for both cases: the reference alone never tells whether it exists.
             dispatcher.utter_message(response="utter_reference_and_name_mismatch")
-            return self.filled(appointment_surname=None, appointment_ref=None, verify_attempts=attempts)
-        return self.filled(appointment_surname=surname, verify_attempts=0)
+            return self.filled(appointment_surname=None, appointment_ref=None)
+        return self.filled(appointment_surname=surname)
 
     async def extract_manage_confirmed(self, dispatcher, tracker, domain) -> Dict[str, Any]:
         if tracker.get_slot("requested_slot") != "manage_confirmed":
@@ -138,13 +144,12 @@ class WhichAppointment:
 class ValidateCancelForm(WhichAppointment, FormValidation):
     form = "cancel_form"
     restart_intent = "cancel_appointment"
-    working_slots = ("verify_attempts",)
 
 
 class ValidateRescheduleForm(WhichAppointment, SlotAnswers, FormValidation):
     form = "reschedule_form"
     restart_intent = "reschedule_appointment"
-    working_slots = ("verify_attempts", "booking_offset", "booking_offered")
+    working_slots = ("booking_offset", "booking_offered")
 
 
 class ActionAskAppointmentRef(_OwnAppointments, Action):

@@ -24,7 +24,7 @@ from actions.common import (
     text_of,
 )
 from actions.core import pseudonym
-from actions.forms import SWITCH_CONFIDENCE, SWITCHES, FormDone, FormValidation, guarded
+from actions.forms import OUTCOME_SLOT, SWITCH_CONFIDENCE, SWITCHES, FormDone, FormValidation, guarded
 from booking import engine
 from core.text import format_date_fr, format_short_date_fr
 from waste.bulky import pick_offered_day, refused_item
@@ -236,6 +236,11 @@ class ValidateBulkyForm(BulkyForm, AddressQuestions, FormValidation):
         except (engine.SlotTaken, engine.SlotNotOffered):
             dispatcher.utter_message(response="utter_bulky_slot_taken")
             return {"bulky_slot": None, "bulky_confirmed": None}
+        except engine.TooManyAppointments as exc:
+            logger.info("bulky-waste pick-up refused: limit of active pick-ups per %s (conversation %s)",
+                        exc.kind, pseudonym(tracker.sender_id))  # fmt: skip
+            dispatcher.utter_message(response="utter_bulky_too_many", phone=BULKY.sites[0].phone)
+            return {OUTCOME_SLOT: "blocked"}
         logger.info("bulky-waste pick-up booked (conversation %s)", pseudonym(tracker.sender_id))
         return self.filled(bulky_confirmed=True, bulky_reference=appt.reference)
 

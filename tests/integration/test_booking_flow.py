@@ -203,3 +203,26 @@ def test_a_chat_booking_is_visible_to_ants_through_the_hub(stack):
     reference = book(Chat(stack), "rdv passeport pour 1 personne", "B7Q2M9X4KD", surname="Roux")
     status, found = hub_get(stack, "/searchApplicationIds?application_ids=B7Q2M9X4KD")
     assert status == 200 and found["B7Q2M9X4KD"][0]["management_url"].endswith(reference)
+
+
+def test_a_pre_application_number_never_shows_someone_else_s_appointment(stack):
+    reference = book(Chat(stack), "rdv cni pour 1 personne", "G4R7N1ER8Z", surname="Garnier")
+    other = Chat(stack)
+    other.say("rdv cni pour 1 personne")
+    other.say("G4R7N1ER8Z")
+    assert "a déjà un rendez-vous" in other.text, other.text
+    assert reference not in other.text and "RDV-" not in other.text, other.text  # nor its date
+
+
+def test_new_conversations_get_no_new_tries_on_a_reference(stack, app_db):
+    reference = book(Chat(stack), "rdv cni pour 1 personne", "F4B2R7E9QX", surname="Fabre")
+    for _ in range(3):  # a script: a new conversation (new sender id) for every guess
+        other = Chat(stack)
+        other.say(f"je veux annuler le rendez-vous {reference}")
+        other.say("Durand")
+    assert "Je ne peux pas vérifier ce rendez-vous" in other.text, other.text
+    other = Chat(stack)  # the right surname now, from yet another conversation
+    other.say(f"je veux annuler le rendez-vous {reference}")
+    other.say("Fabre")
+    assert "Je ne peux pas vérifier ce rendez-vous" in other.text and "J'annule" not in other.text, other.text
+    assert rows(app_db, "SELECT status FROM appointments WHERE reference=?", reference) == [("booked",)]

@@ -101,3 +101,15 @@ def test_a_question_a_human_and_another_flow_in_the_middle(stack):
     assert "e-mail ou le nom de famille" in chat.text, chat.text
     chat.say("en fait j'ai besoin d'une aide sociale pour ma mère, elle ne peut plus vivre seule")
     assert "je laisse cette démarche de côté" in chat.text and "Quel âge" in chat.text, chat.text
+
+
+def test_new_conversations_get_no_new_tries_on_a_file(stack):
+    for _ in range(3):  # a script: a new conversation (new sender id) for every guess
+        chat = Chat(stack)
+        chat.say("où en est ma demande DEM-2026-004302")
+        chat.say("Martin")
+    assert "je m'arrête là" in chat.text, chat.text
+    chat = Chat(stack)  # the right name now, from yet another conversation
+    chat.say("où en est ma demande DEM-2026-004302")
+    chat.say("Nguyen")
+    assert "Trop d'essais" in chat.text and "Inscription scolaire" not in chat.text, chat.text

@@ -269,26 +269,9 @@ async def test_ids_are_collected_one_person_at_a_time(db):
     assert result["application_ids"] == ["4F7K2M9QXZ", "7HC3P4R8WA"]
 
 
-async def test_an_id_with_a_live_appointment_is_refused(db):
-    now = engine.local_now()
-    first = engine.first_available(["villebrune-mairie"], 15, after=now.date())
-    engine.book(
-        first,
-        reason="CNI",
-        people=1,
-        surname="Martin",
-        channel="rest",
-        sender_id="other",
-        application_ids=["4F7K2M9QXZ"],
-    )
-    slots = {"requested_slot": "application_ids", "person_count": 1}
-    result, text = await extract("application_ids", message(text="4F7K2M9QXZ"), slots)
-    assert result["application_ids"] is None and "a déjà un rendez-vous" in text
-
-
-async def test_confirmation_books_and_a_taken_slot_offers_others(db):
-    slot = engine.first_available(["villebrune-coteaux"], 15, after=engine.local_now().date())
-    slots = {
+def at_confirmation(slot: engine.Slot) -> dict:
+    """The booking form's slots when the summary of a paper-form CNI booking was shown."""
+    return {
         "requested_slot": "booking_confirmed",
         "document_type": "cni",
         "person_count": 1,
@@ -296,6 +279,11 @@ async def test_confirmation_books_and_a_taken_slot_offers_others(db):
         "booking_slot": slot.key,
         "booking_surname": "PETIT",
     }
+
+
+async def test_confirmation_books_and_a_taken_slot_offers_others(db):
+    slot = engine.first_available(["villebrune-coteaux"], 15, after=engine.local_now().date())
+    slots = at_confirmation(slot)
     result, _ = await extract("booking_confirmed", message(intent="affirm", text="oui"), slots)
     assert result["booking_confirmed"] is True and result["booking_reference"].startswith("RDV-")
     # The coteaux site has one station: a second citizen confirming the same slot is told so.
@@ -311,14 +299,109 @@ async def test_second_factor_is_required_from_another_sender(db):
     result, text = await extract(
         "appointment_surname", message(text="Durand"), slots, form, sender="stranger"
     )
-    assert result["appointment_surname"] is None and result["verify_attempts"] == 1
-    assert "ne correspondent à aucun rendez-vous" in text
+    assert result["appointment_surname"] is None and result["appointment_ref"] is None
+    assert "verify_attempts" not in result and "ne correspondent à aucun rendez-vous" in text
     result, _ = await extract("appointment_surname", message(text="lefevre"), slots, form, sender="stranger")
     assert result["appointment_surname"] == "LEFEVRE"
-    # Three wrong answers end the attempt.
-    slots["verify_attempts"] = 2
+    # Two more wrong answers (3 in all on this reference, whoever gave them) end the attempt.
+    result, _ = await extract("appointment_surname", message(text="Xavier"), slots, form, sender="s")
+    assert result["appointment_surname"] is None
     result, text = await extract("appointment_surname", message(text="Xavier"), slots, form, sender="s")
-    assert result[OUTCOME_SLOT] == "blocked" and "01 99 00 10 10" in text
+    assert result == {OUTCOME_SLOT: "blocked"} and "01 99 00 10 10" in text
+
+
+async def manage_tries(reference: str, surnames, senders) -> list:
+    """What each try of the cancel form's surname question gives: (slots set, text said)."""
+    form = manage.ValidateCancelForm()
+    answers = []
+    for surname, sender in zip(surnames, senders, strict=True):
+        # A fresh tracker every time: a new conversation, or the same one after « /restart ».
+        slots = {"requested_slot": "appointment_surname", "appointment_ref": reference}
+        answers.append(
+            await extract("appointment_surname", message(text=surname), slots, form, sender=sender)
+        )
+    return answers
+
+
+async def test_a_script_gets_no_new_tries_from_new_sender_ids_or_a_restart(db):
+    slot = engine.first_available(["villebrune-mairie"], 15, after=engine.local_now().date())
+    appt = engine.book(slot, reason="CNI", people=1, surname="Lefèvre", channel="rest", sender_id="owner")
+    guesses = await manage_tries(appt.reference, ["Martin", "Bernard", "Thomas"], ["s1", "s2", "s3"])
+    assert guesses[-1][0] == {OUTCOME_SLOT: "blocked"}
+    # The right surname now, from a new sender id, and again after a restart: still refused.
+    for sender in ("s4", "s4"):
+        ((result, text),) = await manage_tries(appt.reference, ["Lefèvre"], [sender])
+        assert result == {OUTCOME_SLOT: "blocked"} and "Appelez le service état civil" in text
+    # One conversation cannot try many references either.
+    for ref in ("RDV-AAAAAA", "RDV-BBBBBB", "RDV-CCCCCC"):
+        await manage_tries(ref, ["Martin"], ["one"])
+    ((result, _),) = await manage_tries(appt.reference, ["Lefèvre"], ["one"])
+    assert result == {OUTCOME_SLOT: "blocked"}
+    assert engine.get_appointment(appt.reference, sender=("rest", "owner")).status == "booked"
+
+
+async def test_unknown_and_known_references_get_the_same_answers(db):
+    slot = engine.first_available(["villebrune-mairie"], 15, after=engine.local_now().date())
+    appt = engine.book(slot, reason="CNI", people=1, surname="Lefèvre", channel="rest", sender_id="owner")
+    names, senders = ["Martin"] * 4, ["a", "b", "c", "d"]
+    known = await manage_tries(appt.reference, names, senders)
+    unknown = await manage_tries("RDV-ZZZZZZ", names, ["e", "f", "g", "h"])
+    assert known == unknown
+    assert (
+        known[0][1] == "Cette référence et ce nom ne correspondent à aucun rendez-vous à venir. Vérifiez-les."
+    )
+
+
+async def test_a_success_gives_no_try_back(db):
+    slot = engine.first_available(["villebrune-mairie"], 15, after=engine.local_now().date())
+    appt = engine.book(slot, reason="CNI", people=1, surname="Lefèvre", channel="rest", sender_id="owner")
+    answers = await manage_tries(appt.reference, ["Martin", "Martin", "Lefèvre", "Martin"], ["x"] * 4)
+    assert answers[2][0]["appointment_surname"] == "LEFÈVRE"
+    assert answers[3][0] == {OUTCOME_SLOT: "blocked"}
+
+
+# ---- a pre-application number never reveals someone else's appointment ------------------------
+
+
+async def test_a_pre_application_number_does_not_reveal_someone_else_s_appointment(db):
+    first = engine.first_available(["villebrune-mairie"], 15, after=engine.local_now().date())
+    appt = engine.book(first, reason="CNI", people=1, surname="Martin", channel="rest", sender_id="other",
+                       application_ids=["4F7K2M9QXZ"])  # fmt: skip
+    slots = {"requested_slot": "application_ids", "person_count": 1}
+    result, text = await extract("application_ids", message(text="4F7K2M9QXZ"), slots)
+    assert result["application_ids"] is None and "a déjà un rendez-vous" in text
+    assert appt.reference not in text and str(appt.start.day) not in text.replace("4F7K2M9QXZ", "")
+    # Its booker, in the conversation that booked it, is told which appointment it is.
+    result, text = await extract("application_ids", message(text="4F7K2M9QXZ"), slots, sender="other")
+    assert appt.reference in text
+
+
+async def test_pre_application_lookups_share_the_server_side_limit(db):
+    today = engine.local_now().date()
+    taken = ["4F7K2M9QX1", "4F7K2M9QX2", "4F7K2M9QX3"]
+    for n, application_id in enumerate(taken):
+        slot = engine.first_available(["villebrune-mairie"], 15, after=today)
+        engine.book(slot, reason="CNI", people=1, surname=f"Nom{n}", channel="rest", sender_id=f"o{n}",
+                    application_ids=[application_id])  # fmt: skip
+    slots = {"requested_slot": "application_ids", "person_count": 1}
+    for application_id in taken:
+        result, text = await extract("application_ids", message(text=application_id), slots, sender="probe")
+    assert result == {OUTCOME_SLOT: "blocked"} and "Appelez le service état civil" in text
+    # Even a free number is no longer looked up in that conversation.
+    result, text = await extract("application_ids", message(text="7HC3P4R8WA"), slots, sender="probe")
+    assert result == {OUTCOME_SLOT: "blocked"}
+
+
+async def test_a_pre_application_number_is_no_way_to_find_an_appointment_to_manage(db):
+    first = engine.first_available(["villebrune-mairie"], 15, after=engine.local_now().date())
+    engine.book(first, reason="CNI", people=1, surname="Martin", channel="rest", sender_id="other",
+                application_ids=["4F7K2M9QXZ"])  # fmt: skip
+    slots = {"requested_slot": "appointment_ref"}
+    latest = message(
+        text="4F7K2M9QXZ", entities=[("reference", "4F7K2M9QXZ"), ("application_id", "4F7K2M9QXZ")]
+    )
+    result, text = await extract("appointment_ref", latest, slots, manage.ValidateCancelForm(), sender="x")
+    assert result["appointment_ref"] is None and "la forme RDV-" in text  # asked for a booking reference
 
 
 async def test_a_ligature_and_a_phone_apostrophe_match_the_booking_from_another_device(db):
@@ -328,7 +411,7 @@ async def test_a_ligature_and_a_phone_apostrophe_match_the_booking_from_another_
     form = manage.ValidateCancelForm()
     slots = {"requested_slot": "appointment_surname", "appointment_ref": appt.reference}
     result, _ = await extract("appointment_surname", message(text="Loeuillet"), slots, form, sender="other")
-    assert result["appointment_surname"] == "LOEUILLET" and result["verify_attempts"] == 0
+    assert result["appointment_surname"] == "LOEUILLET"
     second = engine.first_available(["villebrune-mairie"], 15, after=engine.local_now().date())
     appt = engine.book(second, reason="CNI", people=1, surname="N'Diaye", channel="rest", sender_id="owner")
     slots["appointment_ref"] = appt.reference
@@ -414,14 +497,7 @@ async def test_database_down_gets_a_french_answer_not_a_crash(db, monkeypatch):
 
     monkeypatch.setattr(engine, "book", pool_exhausted)
     slot = engine.first_available(["villebrune-mairie"], 15, after=engine.local_now().date())
-    slots = {
-        "requested_slot": "booking_confirmed",
-        "document_type": "cni",
-        "person_count": 1,
-        "application_ids": "papier",
-        "booking_slot": slot.key,
-        "booking_surname": "PETIT",
-    }
+    slots = at_confirmation(slot)
     domain = {"forms": {"booking_form": {"required_slots": ["booking_confirmed"]}}, "slots": {}}
     dispatcher = CollectingDispatcher()
     events = await book.ValidateBookingForm().run(
@@ -444,3 +520,54 @@ def test_a_surname_mistaken_for_a_question_is_still_the_answer(intent, confidenc
     latest = message(intent, text)
     latest["intent"]["confidence"] = confidence
     assert is_name_answer(tracker(latest)) is is_name
+
+
+# ---- limits of active appointments (booking.yml « limits ») -----------------------------------
+
+
+async def test_a_citizen_over_the_limit_is_told_kindly_with_the_phone(db):
+    today = engine.local_now().date()
+    for n in range(2):  # the demo allows 2 active appointments per conversation
+        slot = engine.first_available(["villebrune-mairie"], 15, after=today)
+        engine.book(slot, reason="CNI", people=1, surname=f"Nom{n}", channel="rest", sender_id="citizen-1")
+    slot = engine.first_available(["villebrune-mairie"], 15, after=today)
+    slots = at_confirmation(slot)
+    dispatcher = CollectingDispatcher()
+    form = book.ValidateBookingForm()
+    result = await form.extract_booking_confirmed(dispatcher, tracker(message("affirm", "oui"), slots), {})
+    assert result == {OUTCOME_SLOT: "blocked"}
+    assert [m["response"] for m in dispatcher.messages] == ["utter_too_many_appointments"]
+    text = said(dispatcher.messages)
+    assert "nombre maximum de rendez-vous" in text and "01 99 00 10 10" in text and "PETIT" not in text
+    assert len(engine.appointments_of("rest", "citizen-1")) == 2
+    # Another citizen still books that slot.
+    result, _ = await extract(
+        "booking_confirmed", message("affirm", "oui"), slots, form=form, sender="citizen-2"
+    )
+    assert result["booking_reference"].startswith("RDV-")
+
+
+async def test_a_second_pickup_at_the_same_address_is_refused_with_the_phone(db):
+    from actions.waste_chat import bulky
+
+    offered = bulky.bulky_slots()
+    street, number = "rue des Lilas", 12
+    address = bulky.address_label(street, number)
+    engine.book(offered[0], reason="ENCOMBRANTS", people=1, surname="Martin", channel="rest",
+                sender_id="neighbour", address=address, config=bulky.BULKY)  # fmt: skip
+    slots = {
+        "requested_slot": "bulky_confirmed",
+        "bulky_slot": offered[1].key,
+        "bulky_street": street,
+        "bulky_number": number,
+        "bulky_surname": "DURAND",
+    }
+    dispatcher = CollectingDispatcher()
+    result = await bulky.ValidateBulkyForm().extract_bulky_confirmed(
+        dispatcher, tracker(message("affirm", "oui"), slots, loop="bulky_form"), {}
+    )
+    assert result == {OUTCOME_SLOT: "blocked"}
+    assert [m["response"] for m in dispatcher.messages] == ["utter_bulky_too_many"]
+    assert "déjà prévu" in said(dispatcher.messages) and bulky.BULKY.sites[0].phone in said(
+        dispatcher.messages
+    )

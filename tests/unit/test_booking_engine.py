@@ -13,6 +13,8 @@ and the 60-day booking window ends on Friday 2027-01-29. Times are naive Paris w
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
@@ -20,7 +22,8 @@ import yaml
 from sqlalchemy import func, select
 
 from booking import engine
-from booking.config import BookingConfig, load_booking_config
+from booking.config import DEFAULT_BOOKING_FILE as DEMO_BOOKING
+from booking.config import BookingConfig, BookingLimits, load_booking_config, load_bulky_booking_config
 from booking.engine import (
     ApplicationAlreadyBooked,
     AppointmentNotFound,
@@ -44,6 +47,7 @@ NOW = datetime(2026, 11, 30, 8, 0)  # a Monday
 MAIRIE = "villebrune-mairie"
 COTEAUX = "villebrune-coteaux"
 BOTH = (MAIRIE, COTEAUX)
+NO_CAPS = {"per_sender": 50, "per_surname_and_site": 50, "per_address": 50}
 REFERENCE = re.compile(r"^RDV-[A-Z0-9]{6}$")
 CLOSED = "la mairie ne reçoit pas ce jour-là"
 
@@ -95,6 +99,8 @@ def book(
 ) -> engine.AppointmentView:
     if duration is None:
         duration = engine.duration_for(reason, people)
+    if config is None:  # the tests of the calendar book many times as one citizen
+        config = file_config(limits=NO_CAPS)
     return engine.book(
         engine.Slot(site, start, duration),
         reason=reason,
@@ -1050,7 +1056,7 @@ def test_book_refuses_a_start_with_seconds(url):
 
 
 def test_every_offered_slot_can_be_booked_with_a_45_minute_step(url):
-    config = file_config(slot_step_minutes=45, minutes_per_document=45)
+    config = file_config(slot_step_minutes=45, minutes_per_document=45, limits=NO_CAPS)
     offered = engine.available_slots(
         [MAIRIE], day("2026-12-07"), day("2026-12-07"), 45, now=NOW, url=url, config=config
     )
@@ -1067,3 +1073,130 @@ def test_every_offered_slot_can_be_booked_with_a_45_minute_step(url):
             url=url,
             config=config,
         )
+
+
+# ---- limits on active appointments (no squatting of the booking window) ----------------------
+
+
+def capped(**limits) -> BookingConfig:
+    return file_config(limits={**NO_CAPS, **limits})
+
+
+def test_a_sender_holds_at_most_the_configured_active_appointments(url):
+    config = capped(per_sender=2)
+    first = book(url, MAIRIE, at("2026-12-01", "09:00"), surname="Un", config=config)
+    book(url, COTEAUX, at("2026-12-01", "14:00"), surname="Deux", config=config)
+    with pytest.raises(engine.TooManyAppointments) as refused:
+        book(url, MAIRIE, at("2026-12-02", "09:00"), surname="Trois", config=config)
+    assert (refused.value.kind, refused.value.limit) == ("sender", 2)
+    assert "alice" not in str(refused.value)  # the error names the limit, never the person
+    book(url, MAIRIE, at("2026-12-02", "09:00"), sender_id="bob", surname="Trois", config=config)
+    book(url, MAIRIE, at("2026-12-02", "09:15"), channel="facebook", surname="Quatre", config=config)
+    engine.cancel(first.reference, surname="Un", now=NOW, url=url)  # a cancelled one no longer counts
+    book(url, MAIRIE, at("2026-12-02", "10:00"), surname="Cinq", config=config)
+
+
+def test_past_appointments_do_not_count(url):
+    config = capped(per_sender=1)
+    book(url, MAIRIE, at("2026-12-01", "09:00"), config=config)
+    later = datetime(2026, 12, 1, 12, 0)  # the first one has begun
+    book(url, MAIRIE, at("2026-12-02", "09:00"), now=later, config=config)
+
+
+def test_a_surname_holds_at_most_the_configured_appointments_at_one_site(url):
+    config = capped(per_surname_and_site=2)
+    book(url, MAIRIE, at("2026-12-01", "09:00"), surname="Lefèvre", sender_id="a", config=config)
+    book(url, MAIRIE, at("2026-12-01", "09:15"), surname="LEFEVRE", sender_id="b", config=config)
+    with pytest.raises(engine.TooManyAppointments) as refused:
+        book(url, MAIRIE, at("2026-12-01", "09:30"), surname=" le-fèvre ", sender_id="c", config=config)
+    assert refused.value.kind == "surname"
+    book(url, COTEAUX, at("2026-12-01", "14:00"), surname="Lefèvre", sender_id="c", config=config)
+    book(url, MAIRIE, at("2026-12-01", "09:30"), surname="Lefort", sender_id="c", config=config)
+
+
+def test_the_paper_path_is_capped_like_the_online_one(url):
+    config = capped(per_sender=1)
+    book(url, MAIRIE, at("2026-12-01", "09:00"), application_ids=["AB12345678"], config=config)
+    with pytest.raises(engine.TooManyAppointments):
+        book(url, MAIRIE, at("2026-12-01", "10:00"), config=config)  # no pre-application number
+
+
+def bulky_config(**limits) -> BookingConfig:
+    return load_bulky_booking_config().copy(update={"limits": BookingLimits(**{**NO_CAPS, **limits})})
+
+
+def book_pickup(url, on: str, address: str, sender_id: str, config: BookingConfig, surname="Martin"):
+    return engine.book(
+        engine.Slot("encombrants-villebrune", at(on, "08:00"), 240),
+        reason="ENCOMBRANTS",
+        people=1,
+        surname=surname,
+        channel="rest",
+        sender_id=sender_id,
+        address=address,
+        now=NOW,
+        url=url,
+        config=config,
+    )
+
+
+def test_one_active_pickup_per_address(url):
+    config = bulky_config(per_address=1)
+    book_pickup(url, "2026-12-03", "12 rue des Lilas", "a", config)
+    with pytest.raises(engine.TooManyAppointments) as refused:
+        book_pickup(url, "2026-12-08", "12 RUE DES LILAS", "b", config, surname="Autre")
+    assert refused.value.kind == "address"
+    book_pickup(url, "2026-12-08", "14 rue des Lilas", "b", config, surname="Autre")
+
+
+def test_the_limits_count_one_service_at_a_time(url):
+    identity = capped(per_sender=1)
+    book(url, MAIRIE, at("2026-12-01", "09:00"), config=identity)
+    book_pickup(url, "2026-12-03", "12 rue des Lilas", "alice", bulky_config(per_sender=1))
+
+
+def test_the_limits_have_defaults_and_are_checked_in_the_file():
+    assert file_config().limits.dict() == {"per_sender": 3, "per_surname_and_site": 3, "per_address": 1}
+    assert load_booking_config(DEMO_BOOKING).limits.per_sender == 2
+    with pytest.raises(ValueError, match="entre 1 et 50"):
+        file_config(limits={"per_sender": 0})
+    with pytest.raises(ValueError):
+        file_config(limits={"per_person": 2})  # a typo is reported, not ignored
+
+
+def test_concurrent_bookings_of_one_sender_never_exceed_the_limit(url):
+    config = capped(per_sender=2)
+    free = slots(url, [MAIRIE], "2026-12-01", duration=15)[:8]
+    barrier = threading.Barrier(len(free))
+
+    def attempt(i: int):
+        barrier.wait()
+        try:
+            return engine.book(free[i], reason="CNI", people=1, surname=f"Nom{i}", channel="rest",
+                               sender_id="script", now=NOW, url=url, config=config)  # fmt: skip
+        except engine.BookingError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=len(free)) as pool:
+        results = list(pool.map(attempt, range(len(free))))
+    assert sum(isinstance(r, engine.AppointmentView) for r in results) == 2
+    assert all(isinstance(r, (engine.AppointmentView, engine.TooManyAppointments)) for r in results)
+    assert len(engine.appointments_of("rest", "script", now=NOW, url=url)) == 2
+
+
+def test_concurrent_bookings_of_one_surname_never_exceed_the_limit(url):
+    config = capped(per_surname_and_site=2)
+    free = slots(url, [MAIRIE], "2026-12-01", duration=15)[:8]
+    barrier = threading.Barrier(len(free))
+
+    def attempt(i: int):
+        barrier.wait()
+        try:
+            return engine.book(free[i], reason="CNI", people=1, surname="Dupont", channel="rest",
+                               sender_id=f"new-{i}", now=NOW, url=url, config=config)  # fmt: skip
+        except engine.BookingError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=len(free)) as pool:
+        results = list(pool.map(attempt, range(len(free))))
+    assert sum(isinstance(r, engine.AppointmentView) for r in results) == 2

@@ -42,3 +42,17 @@ def test_upgrading_keeps_appointments_and_their_claims(tmp_path):
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
     with engine_for(url).connect() as connection:  # the pooled connection has foreign keys back on
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_the_failed_attempts_table_comes_with_0005(tmp_path):
+    path = tmp_path / "a.db"
+    url = f"sqlite:///{path}"
+    migrate(url, revision="0004")
+    tables = "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'failed_attempts'"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute(tables).fetchall() == []
+    migrate(url)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute(tables).fetchall() == [("failed_attempts",)]
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(failed_attempts)")]
+        assert columns == ["key", "failures", "last_failure_at", "locked_until"]

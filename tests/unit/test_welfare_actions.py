@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import conversation, tracking, welfare
 from actions.forms import FAILURES_SLOT, OUTCOME_SLOT
+from booking.seed import migrate
 from tracking.connector import TrackingUnavailable
 
 DOMAIN = Path(__file__).resolve().parents[2] / "domain"
@@ -178,11 +179,20 @@ async def test_stop_in_the_triage_keeps_nothing():
     assert all(e["value"] is None for e in events)
 
 
-async def extract_factor(form, reference, answer, slots=None):
+@pytest.fixture
+def db(tmp_path, monkeypatch) -> str:
+    """An application database of this test's own: failed tries are counted there."""
+    url = f"sqlite:///{tmp_path / 'gru.db'}"
+    monkeypatch.setenv("GRU_DATABASE_URL", url)
+    migrate(url)
+    return url
+
+
+async def extract_factor(form, reference, answer, slots=None, sender="citizen-1"):
     slots = {"requested_slot": "tracking_factor", "tracking_ref": reference, **(slots or {})}
     dispatcher = CollectingDispatcher()
     result = await form.extract_tracking_factor(
-        dispatcher, tracker(message(text=answer), slots, loop="tracking_form"), {}
+        dispatcher, tracker(message(text=answer), slots, loop="tracking_form", sender=sender), {}
     )
     return result, said(dispatcher)
 
@@ -193,12 +203,10 @@ async def done(slots) -> str:
     return said(dispatcher)
 
 
-async def test_tracking_needs_the_right_second_factor():
+async def test_tracking_needs_the_right_second_factor(db):
     form = tracking.ValidateTrackingForm()
     result, text = await extract_factor(form, "DEM-2026-004217", "Martin")
     assert result["tracking_ref"] is None and "essai 1 sur 3" in text
-    unknown, text_unknown = await extract_factor(form, "DEM-2026-999999", "Martin")
-    assert text_unknown == text  # an unknown number and a wrong name get the same answer
     result, _ = await extract_factor(form, "DEM-2026-004217", "LEFEVRE")
     assert result["tracking_done"] == "found" and result["tracking_result"]["reference"] == "DEM-2026-004217"
     text = await done(result)
@@ -206,24 +214,61 @@ async def test_tracking_needs_the_right_second_factor():
     assert "depuis le" in text and "Une question ?" in text
 
 
-async def test_the_third_wrong_pair_stops_with_the_contact():
-    result, _ = await extract_factor(
-        tracking.ValidateTrackingForm(), "SUB-2026-9999", "Dupont", {"tracking_tries": 2}
-    )
-    assert result["tracking_done"] == "locked" and result["tracking_tries"] == 3
+async def test_unknown_and_known_numbers_get_the_same_answers_up_to_the_lock(db):
+    form = tracking.ValidateTrackingForm()
+    for known, unknown in (("DEM-2026-004217", "DEM-2026-999999"), ("SUB-2026-0042", "SUB-2026-9999")):
+        answers = {}
+        for reference, sender in ((known, "k"), (unknown, "u")):
+            said_ = []
+            for _ in range(3):
+                result, text = await extract_factor(form, reference, "Personne", sender=f"{sender}-{known}")
+                said_.append((text, result.get("tracking_done"), result.get("tracking_ref", "kept")))
+            said_.append(await done(result))
+            result, text = await extract_factor(form, reference, "Personne", sender="another")
+            said_.append((text, result.get("tracking_done")))
+            answers[reference] = said_
+        assert answers[known] == answers[unknown]
+        assert answers[known][2][1] == "locked" and "je m'arrête là" in answers[known][3]
+
+
+async def test_the_third_wrong_pair_stops_with_the_contact(db):
+    form = tracking.ValidateTrackingForm()
+    for _ in range(2):
+        await extract_factor(form, "SUB-2026-9999", "Dupont")
+    result, _ = await extract_factor(form, "SUB-2026-9999", "Dupont")
+    assert result["tracking_done"] == "locked" and "tracking_tries" not in result
     assert "je m'arrête là" in await done(result)
 
 
-async def test_tracking_tries_are_limited_per_conversation():
+async def test_a_script_gets_no_new_tries_from_new_sender_ids_or_a_restart(db):
     form = tracking.ValidateTrackingForm()
-    result, _ = await extract_factor(form, "SUB-2026-0042", "Moreau", {"tracking_tries": 3})
-    assert result["tracking_done"] == "refused" and "Trop d'essais" in await done(result)
-    dispatcher = CollectingDispatcher()
-    events = await tracking.ActionTrackingDone().run(dispatcher, tracker(message(), result, loop=None), {})
-    assert "tracking_tries" not in {e["name"] for e in events}  # the count holds for the conversation
+    for n in range(3):  # a new conversation (new sender id, no slot) for every guess
+        result, _ = await extract_factor(form, "DEM-2026-004217", f"Nom{n}", sender=f"script-{n}")
+    assert result["tracking_done"] == "locked"
+    # The right name, from a fresh conversation (« /restart »: no slot at all): still refused,
+    # and the back-office is not asked.
+    result, _ = await extract_factor(form, "DEM-2026-004217", "Lefèvre", sender="script-99")
+    assert result["tracking_done"] == "refused" and "tracking_result" not in result
+    text = await done(result)
+    assert "Trop d'essais" in text and "01 99" in text
+    # One conversation cannot try many numbers either.
+    for n in range(3):
+        result, _ = await extract_factor(form, f"DEM-2026-00000{n}", "Lefèvre", sender="one")
+    result, _ = await extract_factor(form, "SUB-2026-0042", "Moreau", sender="one")
+    assert result["tracking_done"] == "refused"
 
 
-async def test_back_office_down_gets_a_clear_answer(monkeypatch):
+async def test_a_success_gives_no_try_back(db):
+    form = tracking.ValidateTrackingForm()
+    for _ in range(2):
+        await extract_factor(form, "DEM-2026-004217", "Martin")
+    result, _ = await extract_factor(form, "DEM-2026-004217", "Lefèvre")
+    assert result["tracking_done"] == "found"
+    result, _ = await extract_factor(form, "DEM-2026-004217", "Martin")
+    assert result["tracking_done"] == "locked"
+
+
+async def test_back_office_down_gets_a_clear_answer(db, monkeypatch):
     class Down:
         async def lookup(self, reference, second_factor):
             raise TrackingUnavailable("down")
