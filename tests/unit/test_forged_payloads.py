@@ -117,59 +117,32 @@ def managed(monkeypatch):
     return set_reason
 
 
-async def test_an_identity_appointment_is_never_moved_onto_the_bulky_waste_round(managed):
-    managed("CNI")
-    slots = {"requested_slot": "booking_slot", "booking_offered": [IDENTITY, BULKY]}
-    result, said = await extract(
-        manage.ValidateRescheduleForm(),
-        "booking_slot",
-        payload_message([("choice", BULKY)]),
-        slots,
-        "reschedule_form",
-    )
-    assert is_failure(result, "booking_slot") and said == ["utter_slot_not_understood"]
-    result, _ = await extract(
-        manage.ValidateRescheduleForm(),
-        "booking_slot",
-        payload_message([("choice", IDENTITY)]),
-        slots,
-        "reschedule_form",
-    )
-    assert result["booking_slot"] == IDENTITY
+async def move(value: Any, offered: List[str]):
+    """The slot answer of the move form, given a button's value."""
+    slots = {"requested_slot": "booking_slot", "booking_offered": offered}
+    form = manage.ValidateRescheduleForm()
+    return await extract(form, "booking_slot", payload_message([("choice", value)]), slots, "reschedule_form")
 
 
-async def test_a_pick_up_is_never_moved_onto_an_identity_desk(managed):
-    managed("ENCOMBRANTS")
-    slots = {"requested_slot": "booking_slot", "booking_offered": [IDENTITY, BULKY]}
-    result, said = await extract(
-        manage.ValidateRescheduleForm(),
-        "booking_slot",
-        payload_message([("choice", IDENTITY)]),
-        slots,
-        "reschedule_form",
-    )
+@pytest.mark.parametrize(
+    "reason, own, other",
+    [
+        pytest.param("CNI", IDENTITY, BULKY, id="identity appointment, bulky-waste key"),
+        pytest.param("ENCOMBRANTS", BULKY, IDENTITY, id="pick-up, identity key"),
+    ],
+)
+async def test_a_move_stays_within_the_appointment_s_service(managed, reason, own, other):
+    managed(reason)
+    result, said = await move(other, [IDENTITY, BULKY])
     assert is_failure(result, "booking_slot") and said == ["utter_slot_not_understood"]
-    result, _ = await extract(
-        manage.ValidateRescheduleForm(),
-        "booking_slot",
-        payload_message([("choice", BULKY)]),
-        slots,
-        "reschedule_form",
-    )
-    assert result["booking_slot"] == BULKY
+    result, _ = await move(own, [IDENTITY, BULKY])
+    assert result["booking_slot"] == own
 
 
 @pytest.mark.parametrize("value", FORGED_VALUES)
 async def test_a_forged_key_does_not_move_an_appointment(managed, value):
     managed("CNI")
-    slots = {"requested_slot": "booking_slot", "booking_offered": [IDENTITY]}
-    result, said = await extract(
-        manage.ValidateRescheduleForm(),
-        "booking_slot",
-        payload_message([("choice", value)]),
-        slots,
-        "reschedule_form",
-    )
+    result, said = await move(value, [IDENTITY])
     assert is_failure(result, "booking_slot") and said == ["utter_slot_not_understood"]
 
 
