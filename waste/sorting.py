@@ -40,7 +40,7 @@ SURE_SCORE = 0.75  # below: the answer says which item it understood
 FUZZY_WORD_CUTOFF = 0.84  # difflib ratio to correct a misspelt word into a known one
 FUZZY_WORD_MIN_LENGTH = 4
 FUZZY_PHRASE_CUTOFF = 0.8  # whole-string fallback
-MAX_FUZZY_WORDS = 6  # unknown words of one question compared with the guide's (a real one has 1-3)
+MAX_FUZZY_WORDS = 4  # unknown words of one question compared with the guide's (a real one has 1-3)
 MAX_ECHO_LENGTH = 60  # longest object name repeated back in the generic answer
 # Longest question read: « où est-ce que je peux jeter mes vieux pots de peinture à moitié vides
 # s'il vous plaît ? » is about 100 characters; a longer text (or button payload) is clipped.
