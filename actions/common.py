@@ -44,6 +44,19 @@ def channel_of(tracker: Tracker) -> str:
     return tracker.get_latest_input_channel() or "inconnu"
 
 
+MAX_CHOICE_CHARS = 80  # a button value (« <site>@2026-12-19T10:00 », « street:… ») is shorter
+
+
+def offered_choice(value: Any, offered: Any) -> str | None:
+    """A button's value if it is one of the values offered (a `*_offered` list slot), else None:
+    a forged payload (made-up key, another service's, a huge string, not a string) is no answer."""
+    if not isinstance(value, str) or not value or len(value) > MAX_CHOICE_CHARS:
+        return None
+    if not isinstance(offered, list) or value not in offered:
+        return None
+    return value
+
+
 # ---- yes / no -------------------------------------------------------------------------------------
 
 _YES = {
@@ -111,10 +124,12 @@ def read_yes_no(tracker: Tracker) -> bool | None:
 # What French citizens' names contain once folded: letters, spaces, hyphens, apostrophes
 # (N'Diaye, Lœuillet → Loeuillet, de La Fontaine, Le Gall, Müller, Nguyễn → Nguyen).
 _SURNAME = re.compile(r"^[A-Za-z][A-Za-z' -]{0,59}$")
+# Every leading prefix at once (« c'est au nom de Mme … »): one anchored pass, not a loop
+# that rescans the text after each prefix.
 _NAME_PREFIX = re.compile(
-    r"^(c'?est|je m'appelle|mon nom( de famille)?( est| c'?est| c)?|le nom( est| c'?est| c)?|"
+    r"^(?:(?:c'?est|je m'appelle|mon nom(?: de famille)?(?: est| c'?est| c)?|le nom(?: est| c'?est| c)?|"
     r"au nom de|nom ?:|"
-    r"m\.|mr|mme|mlle|madame|monsieur|mademoiselle)\s+",
+    r"m\.|mr|mme|mlle|madame|monsieur|mademoiselle)\s+)+",
     re.IGNORECASE,
 )
 MAX_NAME_INPUT = 200  # longer texts are not names: refused before any regular expression runs
@@ -129,9 +144,7 @@ def clean_surname(text: str) -> str | None:
     if not text or len(text) > MAX_NAME_INPUT:
         return None
     text = " ".join(text.replace("’", "'").replace("ʼ", "'").split()).strip(" .!")
-    previous = None
-    while text != previous:
-        previous, text = text, _NAME_PREFIX.sub("", text).strip()
+    text = _NAME_PREFIX.sub("", text, count=1).strip()
     text = text.strip(" -'")
     if not text or len(text.split()) > 4 or not _SURNAME.match(plain(text)):
         return None

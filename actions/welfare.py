@@ -9,6 +9,7 @@ The questions and answers are responses of domain/welfare.yml.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any, Callable, Dict, List
@@ -150,18 +151,19 @@ class ValidateWelfareForm(FormValidation):
         asked = [FIELD_SLOTS[field] for field in wanted if field in FIELD_SLOTS]
         return asked[:1]
 
-    # form_slots asks one question at a time, so exactly one of these runs per message.
+    # form_slots asks one question at a time, so exactly one of these runs per message; the
+    # reading (regular expressions over the message) runs in a thread, off the event loop.
     async def extract_welfare_for_whom(self, dispatcher, tracker, domain) -> Dict[str, Any]:
-        return self._read(dispatcher, tracker, "welfare_for_whom")
+        return await asyncio.to_thread(self._read, dispatcher, tracker, "welfare_for_whom")
 
     async def extract_welfare_age(self, dispatcher, tracker, domain) -> Dict[str, Any]:
-        return self._read(dispatcher, tracker, "welfare_age")
+        return await asyncio.to_thread(self._read, dispatcher, tracker, "welfare_age")
 
     async def extract_welfare_need(self, dispatcher, tracker, domain) -> Dict[str, Any]:
-        return self._read(dispatcher, tracker, "welfare_need")
+        return await asyncio.to_thread(self._read, dispatcher, tracker, "welfare_need")
 
     async def extract_welfare_place(self, dispatcher, tracker, domain) -> Dict[str, Any]:
-        return self._read(dispatcher, tracker, "welfare_place")
+        return await asyncio.to_thread(self._read, dispatcher, tracker, "welfare_place")
 
     def _read(self, dispatcher, tracker, slot: str) -> Dict[str, Any]:
         requested = tracker.get_slot("requested_slot")

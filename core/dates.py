@@ -34,9 +34,12 @@ from zoneinfo import ZoneInfo
 
 import dateparser
 
-from core.text import MONTHS_FR, WEEKDAYS_FR, fold, format_time_fr
+from core.text import MONTHS_FR, WEEKDAYS_FR, clip, fold, format_time_fr
 
 PARIS = ZoneInfo("Europe/Paris")
+# Longest answer read: « plutôt la semaine prochaine, le mardi ou le jeudi en fin d'après-midi après
+# 17 h 30 si possible » is about 100 characters; the rest of a longer text is not read.
+MAX_DATE_CHARS = 200
 SAME_DAY_CUTOFF = time(17, 0)
 """Before this time a weekday naming today means today; after it, the same day next week."""
 
@@ -191,7 +194,7 @@ def normalize(text: str) -> str:
 
     « Mardi prochain à 10h30 ! » -> "mardi prochain a 10h30"; "03/12/26" and "10:30" are kept.
     """
-    folded = fold(text)
+    folded = fold(clip(text, MAX_DATE_CHARS))
     folded = re.sub(r"\ba-m\b|\bap-m\b", " aprem ", folded)
     folded = re.sub(r"(?<!\d)[./:]|[./:](?!\d)", " ", folded)
     folded = re.sub(r"-(?!\d)", " ", folded)
@@ -291,10 +294,13 @@ class _Scan:
     def take(self, pattern: str) -> list[re.Match]:
         """Every match of `pattern`, blanked out of the text so later rules don't see it again."""
         matches = list(re.finditer(pattern, self.text))
-        for match in reversed(matches):
-            self.text = self.text[: match.start()] + " " + self.text[match.end() :]
-        if matches:
-            self.text = _squash(self.text)
+        if matches:  # one pass over the text (rebuilding it per match was quadratic)
+            pieces, position = [], 0
+            for match in matches:
+                pieces.append(self.text[position : match.start()])
+                position = match.end()
+            pieces.append(self.text[position:])
+            self.text = _squash(" ".join(pieces))
         return matches
 
 
@@ -759,7 +765,8 @@ def _scan_fallbacks(scan: _Scan, original: str) -> None:
         day = _day_of_month(scan.today, int(bare.group(1)))
         scan.spans.append(_Span(day, day, True))
         return
-    if re.search(r"\d|\b" + _MONTH + r"\b", scan.text):
+    # No date has nine digits in a row, and dateparser is superlinear on long runs of them.
+    if re.search(r"\d|\b" + _MONTH + r"\b", scan.text) and not re.search(r"\d{9}", original):
         day = _dateparser_day(original, scan.now)
         if day is not None:
             scan.spans.append(_Span(day, day, True))
@@ -843,6 +850,7 @@ def parse_when(text: str, now: datetime, horizon_days: int = 60) -> When:
     DateInPast (« hier »). A day further than `horizon_days` still parses: the caller decides.
     A time of day alone, or « au plus vite », means any day from today to today + `horizon_days`.
     """
+    text = clip(text, MAX_DATE_CHARS)  # normalize and dateparser read the same clipped text
     now = _paris(now)
     scan = _Scan(normalize(text), now, horizon_days)
     _scan_times(scan)

@@ -163,3 +163,13 @@ ORDINALS_FR = {
     "4eme": 3,
     "4": 3,
 }
+
+
+def clip(text: object, limit: int) -> str:
+    """The first `limit` characters of a citizen's text ("" for anything that is not a string).
+
+    Every parser of free text clips its input first, at a documented maximum that real
+    answers never reach, so that a hostile message (20 000 commas, thousands of words)
+    costs the same as a normal one.
+    """
+    return text[:limit] if isinstance(text, str) else ""

@@ -81,6 +81,7 @@ class TrackingConnector(Protocol):
 
 # --- references ------------------------------------------------------------------------------------
 
+MAX_REFERENCE_INPUT = 80  # « référence : DEM-2026-004217 » is 30 characters: a longer text is no reference
 _SEP = r"[\s\-_./]*"
 _PREFIXED_RE = re.compile(rf"^(DEM|SUB){_SEP}(20\d\d){_SEP}(\d{{1,8}})$")
 _LEGACY_RE = re.compile(r"^(\d{1,4})\s*[-\s]\s*(\d{1,8})$")
@@ -97,7 +98,7 @@ def normalise_reference(text: str) -> str | None:
     "sub-2026-0042" -> "SUB-2026-0042"; legacy w.c.s. numbers "12-3456" / "12 3456" -> "12-3456".
     A leading label ("n°", "référence", "dossier") and surrounding punctuation are ignored.
     """
-    if not isinstance(text, str):
+    if not isinstance(text, str) or len(text) > MAX_REFERENCE_INPUT:
         return None
     candidate = text.strip().strip(".,;:!?«»\"'()[] ").strip()
     candidate = _LABEL_RE.sub("", candidate).strip()

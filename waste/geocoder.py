@@ -32,7 +32,7 @@ from typing import Any, Protocol, runtime_checkable
 import aiohttp
 
 from core.http import JsonClient, Rejected, Unavailable, timeout_from_env
-from core.text import plain
+from core.text import clip, plain
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,9 @@ GEOCODERS = ("local", "geoplateforme")
 MIN_SCORE = 0.6  # LocalGeocoder: candidates below this score are not returned
 MAP_MIN_SCORE = 0.85  # GeoplateformeGeocoder: an API street maps to an official street at this score or more
 MAX_QUERY_CHARS = 200  # the API refuses longer queries (and shorter than 3 characters)
+# Longest citizen text read as an address: « Bonjour, j'habite au 12 bis avenue du Général de Gaulle,
+# 45990 Villebrune, merci d'avance » is under 100 characters; the rest of a longer text is not read.
+MAX_ADDRESS_INPUT = 200
 
 # Weights of the local score (see _StreetIndex._score_form).
 _QUERY_COVERAGE_WEIGHT = 0.6  # share of the query's name words found in the street
@@ -155,7 +158,7 @@ def normalise_street(text: str) -> str:
     """
     if not isinstance(text, str):
         return ""
-    text = plain(text).lower()
+    text = plain(clip(text, MAX_ADDRESS_INPUT)).lower()
     text = re.sub(r"\b([a-z])\s*'\s*(?=[a-z])", r"\1'", text)  # "l ' eglise" -> "l'eglise"
     text = re.sub(r"[^a-z0-9']+", " ", text)
     text = re.sub(r"(?<![a-z])'|'(?![a-z])", " ", text)  # keep the apostrophe of an elision only
@@ -185,8 +188,11 @@ _INTRO = re.compile(
 )
 _PREPOSITIONS = re.compile(r"^(?:(?:au|aux|à|a|en|sur|dans|chez|le|la|les)\b|l'|:)[\s,;:]*", re.IGNORECASE)
 _LEADING_AT_NUMBER = re.compile(r"^(?:au|à|a)\s+(?=\d)", re.IGNORECASE)
+# The politeness words must follow the start or a separator (a lookbehind, not a run of separators
+# the engine would retry from every position of « ,,,,,, »: that was quadratic); the separators left
+# before them are stripped afterwards.
 _TRAILING_POLITENESS = re.compile(
-    r"(?:^|[\s,;.!?]+)(?:merci(?:\s+d'avance|\s+beaucoup)?|svp|stp|s'il\s+(?:vous|te)\s+pla[iî]t"
+    r"(?<![^\s,;.!?])(?:merci(?:\s+d'avance|\s+beaucoup)?|svp|stp|s'il\s+(?:vous|te)\s+pla[iî]t"
     r"|bonne\s+journ[ée]e|cordialement)[\s.!?]*$",
     re.IGNORECASE,
 )
@@ -201,7 +207,7 @@ def extract_address(text: str) -> str:
     """
     if not isinstance(text, str):
         return ""
-    text = " ".join(text.translate(_APOSTROPHES).split())
+    text = " ".join(clip(text, MAX_ADDRESS_INPUT).translate(_APOSTROPHES).split())
     for _ in range(6):
         before = text
         text = _GREETING.sub("", text)
@@ -214,7 +220,7 @@ def extract_address(text: str) -> str:
                     break
                 text = stripped
         text = _LEADING_AT_NUMBER.sub("", text)
-        text = _TRAILING_POLITENESS.sub("", text).strip()
+        text = _TRAILING_POLITENESS.sub("", text).rstrip(" ,;.!?").strip()
         if text == before:
             break
     text = re.sub(r"[^\w\s'-]", " ", text)  # punctuation ("12, av." -> "12 av"), "n°" -> "n"
@@ -463,6 +469,10 @@ class LocalGeocoder:
         """Nothing to release (same interface as :class:`GeoplateformeGeocoder`)."""
 
     async def search(self, text: str, limit: int = 5) -> list[AddressCandidate]:
+        return self.search_now(text, limit)
+
+    def search_now(self, text: str, limit: int = 5) -> list[AddressCandidate]:
+        """`search` without the event loop: plain CPU work, that a caller may run in a thread."""
         _check_limit(limit)
         parsed = self._parse(text)
         if parsed is None or parsed.other_postcode or not parsed.forms[0][0].words:

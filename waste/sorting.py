@@ -29,7 +29,7 @@ from typing import Dict, FrozenSet, List, Tuple
 from pydantic import PrivateAttr, root_validator, validator
 
 from core.content import ContentError, StrippedContentModel, content_path, load_content_file
-from core.text import fold
+from core.text import clip, fold
 
 DEFAULT_SORTING_FILE = Path(__file__).resolve().parent.parent / "territory" / "demo" / "sorting_guide.yml"
 
@@ -40,7 +40,11 @@ SURE_SCORE = 0.75  # below: the answer says which item it understood
 FUZZY_WORD_CUTOFF = 0.84  # difflib ratio to correct a misspelt word into a known one
 FUZZY_WORD_MIN_LENGTH = 4
 FUZZY_PHRASE_CUTOFF = 0.8  # whole-string fallback
+MAX_FUZZY_WORDS = 4  # unknown words of one question compared with the guide's (a real one has 1-3)
 MAX_ECHO_LENGTH = 60  # longest object name repeated back in the generic answer
+# Longest question read: « où est-ce que je peux jeter mes vieux pots de peinture à moitié vides
+# s'il vous plaît ? » is about 100 characters; a longer text (or button payload) is clipped.
+MAX_QUESTION_CHARS = 200
 
 _STREAM_KEY = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
 
@@ -120,12 +124,12 @@ def _useful(word: str) -> str | None:
 
 def normalise_tokens(text: str) -> List[str]:
     """Useful words of a text, normalised, without repeats ("Où jeter mes piles ?" → ["pile"])."""
-    words: List[str] = []
+    words: Dict[str, None] = {}  # ordered, without repeats, in linear time
     for raw in re.findall(r"[a-z0-9]+", fold(text or "")):
         word = _useful(raw)
-        if word and word not in words:
-            words.append(word)
-    return words
+        if word:
+            words[word] = None
+    return list(words)
 
 
 def normalise(text: str) -> str:
@@ -140,7 +144,7 @@ def _word_set_key(text: str) -> str:
 
 def extract_object(text: str) -> str:
     """The object as the citizen wrote it, question words removed ("où jeter un piano ?" → "piano")."""
-    kept = [w for w in re.findall(r"[^\W\d_]+", text or "") if _useful(fold(w))]
+    kept = [w for w in re.findall(r"[^\W\d_]+", clip(text, MAX_QUESTION_CHARS)) if _useful(fold(w))]
     result = " ".join(kept)
     return result if len(result) <= MAX_ECHO_LENGTH else ""
 
@@ -333,22 +337,31 @@ def _score(key: FrozenSet[str], query: FrozenSet[str], covered: FrozenSet[str]) 
     return 0.35 + 0.4 * len(common) / len(key | query) if common else 0.0
 
 
+def _may_reach(a: str, b: str, cutoff: float) -> bool:
+    """Whether difflib's ratio of a and b can reach `cutoff` at all, from their lengths alone
+    (the ratio is at most 2·min/(len a + len b)): skips hopeless comparisons cheaply."""
+    total = len(a) + len(b)
+    return bool(total) and 2 * min(len(a), len(b)) / total >= cutoff
+
+
 def _known_words(words: List[str], vocabulary: List[str]) -> Tuple[List[str], bool]:
     """Words the guide knows, misspellings corrected, unknown words dropped."""
     known = set(vocabulary)
-    kept: List[str] = []
+    kept: Dict[str, None] = {}
     corrected = False
+    attempts = 0
     for word in words:
         if word not in known:
-            if len(word) < FUZZY_WORD_MIN_LENGTH:
+            if len(word) < FUZZY_WORD_MIN_LENGTH or attempts >= MAX_FUZZY_WORDS:
                 continue
-            close = difflib.get_close_matches(word, vocabulary, n=1, cutoff=FUZZY_WORD_CUTOFF)
+            attempts += 1
+            candidates = [v for v in vocabulary if _may_reach(word, v, FUZZY_WORD_CUTOFF)]
+            close = difflib.get_close_matches(word, candidates, n=1, cutoff=FUZZY_WORD_CUTOFF)
             if not close:
                 continue
             word, corrected = close[0], True
-        if word not in kept:
-            kept.append(word)
-    return kept, corrected
+        kept[word] = None
+    return list(kept), corrected
 
 
 def _pick(ranked: List[Tuple[int, float, str]], streams: List[str]) -> List[Tuple[int, float, str]]:
@@ -372,8 +385,9 @@ def _pick(ranked: List[Tuple[int, float, str]], streams: List[str]) -> List[Tupl
 
 
 def find_item(guide: SortingGuide, text: str) -> List[SortingMatch]:
-    """Items the question is about, best first (at most 3; [] when nothing is close enough)."""
-    words = normalise_tokens(text)
+    """Items the question is about, best first (at most 3; [] when nothing is close enough).
+    Only the first MAX_QUESTION_CHARS characters of the question are read."""
+    words = normalise_tokens(clip(text, MAX_QUESTION_CHARS))
     if not words:
         return []
     index = guide.index()
@@ -393,6 +407,8 @@ def find_item(guide: SortingGuide, text: str) -> List[SortingMatch]:
     if not best:  # glued or badly misspelt words: compare whole strings
         phrase = " ".join(words)
         for key in index.keys:
+            if not _may_reach(phrase, key.text, FUZZY_PHRASE_CUTOFF):
+                continue
             ratio = difflib.SequenceMatcher(None, phrase, key.text).ratio()
             if ratio >= FUZZY_PHRASE_CUTOFF:
                 score = MIN_SCORE + (ratio - FUZZY_PHRASE_CUTOFF)

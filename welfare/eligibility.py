@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Dict, List
 
 from core.territory import Service
-from core.text import fold_words
+from core.text import clip, fold_words
 from welfare.config import EmergencyLine, WelfareConfig, load_welfare_config
 
 FOR_WHOM = ("self", "parent", "child", "spouse", "other")
@@ -351,12 +352,22 @@ def normalize(text: str) -> str:
     return fold_words(text, keep="%*")
 
 
-def _keyword_pattern(keyword: str) -> re.Pattern:
+def _keyword_regex(keyword: str) -> str:
     parts = []
     for word in normalize(keyword).split():
         stem = word.rstrip("*")
         parts.append(re.escape(stem) + (r"[a-z]*" if word.endswith("*") else ""))
-    return re.compile(r"\b" + r" ".join(parts) + r"\b")
+    return r" ".join(parts)
+
+
+def _keyword_pattern(keyword: str) -> re.Pattern:
+    return re.compile(r"\b" + _keyword_regex(keyword) + r"\b")
+
+
+@lru_cache(maxsize=64)
+def _keywords_pattern(keywords: tuple) -> re.Pattern:
+    """One pattern for all the keywords of an emergency line: one pass over the message."""
+    return re.compile(r"\b(?:" + "|".join(_keyword_regex(k) for k in keywords) + r")\b")
 
 
 def detect_danger(text: str, config: WelfareConfig | None = None) -> List[EmergencyLine]:
@@ -368,7 +379,7 @@ def detect_danger(text: str, config: WelfareConfig | None = None) -> List[Emerge
     return [
         line
         for line in config.emergency
-        if any(_keyword_pattern(keyword).search(clean) for keyword in line.keywords)
+        if line.keywords and _keywords_pattern(tuple(line.keywords)).search(clean)
     ]
 
 
@@ -455,12 +466,17 @@ _SELF_AGE = re.compile(
 )
 
 
+# Longest description read: a citizen's situation in a few sentences fits in 500 characters; the
+# rest of a longer text is not read (danger detection, below, reads the whole message).
+MAX_SITUATION_CHARS = 500
+
+
 def parse_situation_text(text: str) -> Dict[str, object]:
     """Best-effort extraction of Situation fields from a citizen's message; only what is found.
 
     "ma mère ne peut plus vivre seule, elle a 82 ans" → {"for_whom": "parent", "need": "autonomy", "age": 82}
     """
-    clean = normalize(text)
+    clean = normalize(clip(text, MAX_SITUATION_CHARS))
     found: Dict[str, object] = {}
     if not clean:
         return found

@@ -151,6 +151,14 @@ class ValidateRescheduleForm(WhichAppointment, SlotAnswers, FormValidation):
     restart_intent = "reschedule_appointment"
     working_slots = ("booking_offset", "booking_offered")
 
+    async def slot_sites(self, tracker: Tracker) -> List[str]:
+        """A move stays within the appointment's service (identity sites or bulky-waste rounds)."""
+        try:
+            appt = await asyncio.to_thread(managed_appointment, tracker)
+        except engine.BookingError:
+            return []
+        return [site.id for site in config_of(appt).sites]
+
 
 class ActionAskAppointmentRef(_OwnAppointments, Action):
     def name(self) -> str:

@@ -12,7 +12,23 @@ from rasa_sdk import Tracker
 
 from actions.common import entity_values, intent_of, text_of
 from core.dates import NUMBER_WORDS, When
-from core.text import ORDINALS_FR, fold
+from core.text import ORDINALS_FR, clip, fold
+
+# Longest answer the booking readers read: a few pre-application numbers with words around
+# them fit in 300 characters; the rest of a longer message is not read.
+MAX_ANSWER_CHARS = 300
+MAX_ENTITY_CHARS = 40  # an entity value (a button's or the NLU's) longer than this is not a value
+
+
+def _answer(tracker: Tracker) -> str:
+    """What the citizen typed, clipped to MAX_ANSWER_CHARS, folded."""
+    return fold(clip(text_of(tracker), MAX_ANSWER_CHARS))
+
+
+def _values(tracker: Tracker, entity: str) -> List[str]:
+    """The entity's values of a sensible length (a forged payload may carry anything)."""
+    return [v for v in entity_values(tracker, entity) if len(v) <= MAX_ENTITY_CHARS]
+
 
 APPLICATION_ID = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{10}(?![A-Za-z0-9])")
 ALMOST_ID = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{7,13}(?![A-Za-z0-9])")
@@ -40,11 +56,11 @@ _HEAD_COUNT = re.compile(
 
 def document_type_in(tracker: Tracker, requested: bool) -> str | None:
     """cni | passeport | les_deux from the message, if it names one."""
-    values = {fold(v) for v in entity_values(tracker, "document_type")}
+    values = {fold(v) for v in _values(tracker, "document_type")}
     values = {
         "passeport" if v.startswith("pass") else "cni" if v in ("cni", "carte", "ci") else v for v in values
     }
-    text = fold(text_of(tracker))
+    text = _answer(tracker)
     if "les_deux" in values or {"cni", "passeport"} <= values:
         return "les_deux"
     if requested and re.search(r"\bles (deux|2)\b|\bd?es deux\b|\bcni et passeport\b", text):
@@ -61,11 +77,12 @@ def document_type_in(tracker: Tracker, requested: bool) -> str | None:
 
 
 def parse_person_count(tracker: Tracker, requested: bool) -> int | None:
-    for value in entity_values(tracker, "person_count"):
-        number = NUMBER_WORDS.get(fold(value)) or (int(value) if value.isdigit() else None)
+    for value in _values(tracker, "person_count"):
+        digits = value.isascii() and value.isdigit()
+        number = NUMBER_WORDS.get(fold(value)) or (int(value) if digits else None)
         if number:
             return number
-    text = fold(text_of(tracker))
+    text = _answer(tracker)
     explicit = _HEAD_COUNT.search(text)  # « pour 2 personnes », even when the NLU missed the entity
     if explicit:
         word = explicit.group(1)
@@ -92,7 +109,7 @@ def parse_person_count(tracker: Tracker, requested: bool) -> int | None:
 def application_ids_in(text: str) -> List[str]:
     """10-character pre-application numbers: letters and digits mixed, or all capitals."""
     found = []
-    for token in APPLICATION_ID.findall(text or ""):
+    for token in APPLICATION_ID.findall(clip(text, MAX_ANSWER_CHARS)):
         mixed = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
         if mixed or token.isupper() or token.isdigit():
             found.append(token.upper())
@@ -101,14 +118,12 @@ def application_ids_in(text: str) -> List[str]:
 
 def application_ids_of(tracker: Tracker) -> List[str]:
     """The pre-application numbers of the message: typed, or found by the NLU."""
-    found = application_ids_in(text_of(tracker)) + [
-        a.upper() for a in entity_values(tracker, "application_id")
-    ]
+    found = application_ids_in(text_of(tracker)) + [a.upper() for a in _values(tracker, "application_id")]
     return [a for a in dict.fromkeys(found) if APPLICATION_ID.fullmatch(a)]
 
 
 def says_no_pre_application(tracker: Tracker) -> bool:
-    text = fold(text_of(tracker))
+    text = _answer(tracker)
     if re.search(
         r"papier|formulaire|cerfa|pas (de|fait|eu)|aucun|n'ai pas|j'en ai pas|jen ai pas|sur place", text
     ):
@@ -118,7 +133,8 @@ def says_no_pre_application(tracker: Tracker) -> bool:
 
 def references_in(tracker: Tracker) -> List[str]:
     """Booking references (RDV-XXXXXX) of the message, from the NLU or the words."""
-    values = entity_values(tracker, "reference") + [f"RDV-{m}" for m in _REFERENCE.findall(text_of(tracker))]
+    typed = _REFERENCE.findall(clip(text_of(tracker), MAX_ANSWER_CHARS))
+    values = _values(tracker, "reference") + [f"RDV-{m}" for m in typed]
     return [
         v.upper().replace(" ", "-")
         for v in values
@@ -130,6 +146,7 @@ def pick_offered(text: str, offered: List[str]) -> str | None:
     """The offered slot a typed answer points at: « le premier », « 10h15 », « le 2e »."""
     if not text or not offered:
         return None
+    text = clip(text, MAX_ANSWER_CHARS)
     ordinals = {**ORDINALS_FR, "dernier": len(offered) - 1}
     match = re.fullmatch(r"(le |la )?(\w+)( creneau)?", text)
     if match and match.group(2) in ordinals and ordinals[match.group(2)] < len(offered):

@@ -14,6 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.appointments.context import (
     BOOKING_CONFIG,
+    SITE_NAMES,
     SLOTS_PER_PAGE,
     TOPIC,
     chosen_sites,
@@ -23,14 +24,22 @@ from actions.appointments.context import (
     phone,
     slot_buttons,
 )
-from actions.appointments.reading import pick_offered, when_from_dict, when_to_dict
-from actions.common import entity_values, intent_of, text_of
+from actions.appointments.reading import MAX_ANSWER_CHARS, pick_offered, when_from_dict, when_to_dict
+from actions.common import entity_values, intent_of, offered_choice, text_of
 from actions.forms import guarded
 from booking import engine
 from booking.config import BookingConfig
 from core import clock
-from core.dates import DateInPast, DateNotUnderstood, InvalidDate, When, describe_when_fr, parse_when
-from core.text import fold, format_date_fr
+from core.dates import (
+    MAX_DATE_CHARS,
+    DateInPast,
+    DateNotUnderstood,
+    InvalidDate,
+    When,
+    describe_when_fr,
+    parse_when,
+)
+from core.text import clip, fold, format_date_fr
 
 Note = Tuple[str, Dict[str, str]]  # a response name and its values
 
@@ -152,10 +161,11 @@ class SlotAnswers:
     """Mixin of the booking and move forms (FormValidation subclasses): the day wished and
     the slot chosen."""
 
-    def _parse_when(self, dispatcher, tracker, text: str) -> Dict[str, Any] | None:
+    async def _parse_when(self, dispatcher, tracker, text: str) -> Dict[str, Any] | None:
         """booking_when from free text, or a failure; None when the text holds no date at all."""
         try:
-            when = parse_when(text, clock.now(), BOOKING_CONFIG.booking_window_days)
+            # CPU work (regular expressions, dateparser) off the event loop
+            when = await asyncio.to_thread(parse_when, text, clock.now(), BOOKING_CONFIG.booking_window_days)
         except DateNotUnderstood:
             return None
         except InvalidDate:
@@ -169,10 +179,10 @@ class SlotAnswers:
     async def extract_booking_when(self, dispatcher, tracker, domain) -> Dict[str, Any]:
         requested = tracker.get_slot("requested_slot")
         if requested == "booking_when":
-            text = text_of(tracker)
+            text = clip(text_of(tracker), MAX_DATE_CHARS)
             if not text and entity_values(tracker, "choice"):
                 return {}
-            parsed = self._parse_when(dispatcher, tracker, text)
+            parsed = await self._parse_when(dispatcher, tracker, text)
             if parsed is None:
                 return self.fail(dispatcher, tracker, "booking_when", "utter_date_not_understood")
             return parsed
@@ -180,14 +190,30 @@ class SlotAnswers:
             # The first message: "rdv jeudi matin" — only its date and time words.
             words = entity_values(tracker, "date") + entity_values(tracker, "time")
             if words:
-                return self._parse_when(dispatcher, tracker, " ".join(words)) or {}
+                return await self._parse_when(dispatcher, tracker, " ".join(words)) or {}
         return {}
+
+    async def slot_sites(self, tracker: Tracker) -> List[str]:
+        """The sites whose slots this form books (the booking form: the identity sites)."""
+        return list(SITE_NAMES)
+
+    async def _valid_slot_key(self, tracker: Tracker, choice: str, offered: Any) -> bool:
+        """A slot button's value: one of the slots offered, well formed, of this form's service
+        (a forged key, another service's site, a huge string is no answer)."""
+        if offered_choice(choice, offered) is None:
+            return False
+        try:
+            site_id = engine.Slot.from_key(choice, 0).site_id
+        except ValueError:
+            return False
+        return site_id in await self.slot_sites(tracker)
 
     async def extract_booking_slot(self, dispatcher, tracker, domain) -> Dict[str, Any]:
         if tracker.get_slot("requested_slot") != "booking_slot":
             return {}
         choice = next(iter(entity_values(tracker, "choice")), None)
-        offered = tracker.get_slot("booking_offered") or []
+        offered = tracker.get_slot("booking_offered")
+        offered = offered if isinstance(offered, list) else []
         if choice == "more":
             offset = int(tracker.get_slot("booking_offset") or 0) + SLOTS_PER_PAGE
             return self.filled(booking_slot=None, booking_offset=offset)
@@ -195,13 +221,15 @@ class SlotAnswers:
             dispatcher.utter_message(response="utter_other_day")
             return self.filled(booking_slot=None, booking_when=None, booking_offset=0)
         if choice and "@" in choice:
-            return self.filled(booking_slot=choice)
-        text = fold(text_of(tracker))
+            if await self._valid_slot_key(tracker, choice, offered):
+                return self.filled(booking_slot=choice)
+            return self.fail(dispatcher, tracker, "booking_slot", "utter_slot_not_understood")
+        text = fold(clip(text_of(tracker), MAX_ANSWER_CHARS))
         picked = pick_offered(text, offered)
         if picked:
             return self.filled(booking_slot=picked)
         if text:
-            parsed = self._parse_when(dispatcher, tracker, text)
+            parsed = await self._parse_when(dispatcher, tracker, text)
             if parsed is not None:
                 return {**parsed, "booking_slot": None} if parsed.get("booking_when") else parsed
         return self.fail(dispatcher, tracker, "booking_slot", "utter_slot_not_understood")

@@ -4,14 +4,15 @@ bulky-waste pick-up (bulky_form). A form mixes it in and names its slots' prefix
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any, Dict
 
-from actions.common import button, entity_values, text_of
+from actions.common import MAX_CHOICE_CHARS, button, entity_values, text_of
 from actions.core import pseudonym
 from core.text import fold
-from waste.geocoder import GeocoderUnavailable, extract_address
+from waste.geocoder import GeocoderUnavailable, LocalGeocoder, extract_address
 from waste.sectors import sector_for
 
 from .content import WASTE, WASTE_SERVICE, geocoder
@@ -21,6 +22,15 @@ logger = logging.getLogger(__name__)
 CLOSE_SCORE = 0.08  # candidates this close to the best one are offered as buttons
 _NUMBER = re.compile(r"\b(\d{1,4})\s*(bis|ter|[a-d])?\b")
 _NO_NUMBER = re.compile(r"pas de num|sans num")
+
+
+async def _search(query: str) -> list:
+    """The geocoder's candidates; the local one (fuzzy matching: CPU work) runs in a thread so
+    that it never holds the event loop, the national one is a network call on the loop."""
+    found = geocoder()
+    if isinstance(found, LocalGeocoder):
+        return await asyncio.to_thread(found.search_now, query, 5)
+    return await found.search(query, limit=5)
 
 
 class AddressQuestions:
@@ -35,7 +45,7 @@ class AddressQuestions:
         address entity is read, and an address not found just lets the form ask."""
         street_slot, number_slot = f"{self.prefix}_street", f"{self.prefix}_number"
         choice = next(iter(entity_values(tracker, "choice")), None)
-        if choice and choice.startswith("street:"):
+        if choice and choice.startswith("street:") and len(choice) <= MAX_CHOICE_CHARS:
             return self._street_found(
                 dispatcher, tracker, choice[len("street:") :], tracker.get_slot(number_slot)
             )
@@ -43,7 +53,7 @@ class AddressQuestions:
         if not text.strip():
             return {} if first_message else self._unknown(dispatcher, tracker)
         try:
-            candidates = await geocoder().search(extract_address(text), limit=5)
+            candidates = await _search(extract_address(text))
         except GeocoderUnavailable:
             logger.warning("geocoder unavailable (conversation %s)", pseudonym(tracker.sender_id))
             dispatcher.utter_message(response="utter_waste_geocoder_down", phone=WASTE_SERVICE.phone)

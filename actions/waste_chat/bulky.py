@@ -20,13 +20,14 @@ from actions.common import (
     confidence_of,
     entity_values,
     intent_of,
+    offered_choice,
     read_yes_no,
     text_of,
 )
 from actions.core import pseudonym
 from actions.forms import OUTCOME_SLOT, SWITCH_CONFIDENCE, SWITCHES, FormDone, FormValidation, guarded
 from booking import engine
-from core.text import format_date_fr, format_short_date_fr
+from core.text import clip, format_date_fr, format_short_date_fr
 from waste.bulky import pick_offered_day, refused_item
 from waste.recycling import bulky_waste_fr
 
@@ -37,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 BULKY_SITES = [site.id for site in BULKY.sites]
 MAX_ITEMS_TEXT = 300
+MAX_DAY_TEXT = 100  # « mardi 8 janvier, le matin » is a third of it: the rest is not read
 BULKY_SLOTS = (
     "bulky_street",
     "bulky_number",
@@ -193,9 +195,11 @@ class ValidateBulkyForm(BulkyForm, AddressQuestions, FormValidation):
         if tracker.get_slot("requested_slot") != "bulky_slot":
             return {}
         choice = next(iter(entity_values(tracker, "choice")), None)
-        if is_bulky_key(choice):
+        offered = tracker.get_slot("bulky_offered")
+        offered = offered if isinstance(offered, list) else []
+        if offered_choice(choice, offered) and is_bulky_key(choice):  # a morning offered, of a round
             return self.filled(bulky_slot=choice)
-        picked = pick_offered_day(text_of(tracker), tracker.get_slot("bulky_offered") or [])
+        picked = pick_offered_day(clip(text_of(tracker), MAX_DAY_TEXT), offered)
         if picked:
             return self.filled(bulky_slot=picked)
         return self.fail(dispatcher, tracker, "bulky_slot", "utter_bulky_slot_invalid")

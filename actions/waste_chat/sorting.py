@@ -3,6 +3,7 @@ items match."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import List
 
 from rasa_sdk import Action
@@ -23,13 +24,12 @@ class ActionSortingRules(Action):
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         choice = next(iter(entity_values(tracker, "choice")), None)
         asked = choice or text_of(tracker)
-        matches = find_item(SORTING, asked)
+        matches = await asyncio.to_thread(find_item, SORTING, asked)  # CPU work off the event loop
         buttons = []
         if len(matches) > 1 and not choice:
             buttons = [
                 button(m.item.name[:MAX_TITLE], "sorting_rules", choice=m.item.name) for m in matches[:3]
             ]
-        dispatcher.utter_message(
-            response="utter_sorting_answer", answer=answer_fr(SORTING, matches, asked), buttons=buttons
-        )
+        answer = await asyncio.to_thread(answer_fr, SORTING, matches, asked)
+        dispatcher.utter_message(response="utter_sorting_answer", answer=answer, buttons=buttons)
         return []
