@@ -169,6 +169,10 @@ def prepare(
     if not full_env.get("GRU_ACTION_SECRET"):
         # Rasa gets it in .run/endpoints.yml, the action server in its environment.
         full_env["GRU_ACTION_SECRET"] = secrets.token_urlsafe(32)
+    if not full_env.get("GRU_ATTEMPTS_SECRET"):
+        # Keys the hashes of the failed-attempts table: kept across restarts so that a lock
+        # survives them (a per-process secret would give a script new tries at each restart).
+        full_env["GRU_ATTEMPTS_SECRET"] = persistent_secret(ROOT / "var" / "attempts.key")
     full_env.setdefault("PYTHONUNBUFFERED", "1")
     full_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # The Rasa server imports channels/ and the action server actions/ from the repo.
@@ -183,6 +187,18 @@ def prepare(
 
         prepare_database(full_env.get("GRU_DATABASE_URL") or None)
     return full_env, files
+
+
+def persistent_secret(path: Path) -> str:
+    """A random secret kept in a private file (created 0600 on first use)."""
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    secret = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret)
+    return secret
 
 
 def action_server_command(action_port: int) -> List[str]:

@@ -187,11 +187,14 @@ _COMPILED: Dict[str, Tuple[re.Pattern[str], ...]] = {
 }
 
 
+MAX_QUESTION_CHARS = 500
+
+
 def detect_topics(text: str) -> List[str]:
     """Sub-topics asked about, in canonical order; [] when nothing specific is asked."""
     if not isinstance(text, str) or not text.strip() or text.lstrip().startswith("/"):
         return []  # a button payload carries its topic in the entity, not in words
-    clean = normalize(text)
+    clean = normalize(text[:MAX_QUESTION_CHARS])  # a question is short; a longer text is cut
     return [topic for topic in TOPICS if any(p.search(clean) for p in _COMPILED[topic])]
 
 

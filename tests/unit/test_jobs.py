@@ -39,3 +39,14 @@ def test_the_purge_runs_once_a_day_whatever_the_configuration():
     (job,) = [j for j in default_jobs({}) if j.name == "purge"]
     assert job.command[1:] == ["-m", "ops.purge"] and job.every_s == 24 * 3600
     assert job.enabled({})
+
+
+def test_the_attempts_secret_survives_a_restart(tmp_path):
+    import stat
+
+    from ops.servers import persistent_secret
+
+    key = tmp_path / "var" / "attempts.key"
+    first = persistent_secret(key)
+    assert persistent_secret(key) == first and len(first) >= 32
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
