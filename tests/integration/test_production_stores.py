@@ -36,7 +36,7 @@ async def test_postgresql_tracker_store_round_trip(endpoints):
 
     domain = Domain.load("domain")
     store = TrackerStore.create(read_endpoint_config(str(endpoints), "tracker_store"), domain)
-    assert type(store).__name__ == "SQLTrackerStore"
+    assert type(store).__name__ == "RedactingSQLTrackerStore"  # Rasa's SQL store, masking welfare details
     assert store.engine.dialect.name == "postgresql"
     sender = f"test-{uuid.uuid4()}"
     tracker = DialogueStateTracker.from_events(

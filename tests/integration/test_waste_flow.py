@@ -35,7 +35,7 @@ def test_collection_days_with_calendar_and_remembered_address(stack):
     chat.say("et le verre c'est quand ?")
     assert "adresse enregistrée" in chat.text and "Rue Pasteur" in chat.text, chat.text
     chat.say("oubliez mes données")
-    assert "adresse enregistrée est effacée" in chat.text
+    assert "votre adresse enregistrée" in chat.text and "effacée" in chat.text, chat.text
     chat.say("/session_start")
     chat.say("quel jour pour les poubelles ?")
     assert "Quelle est votre adresse" in chat.text, chat.text
