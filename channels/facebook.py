@@ -10,6 +10,8 @@ Same webhook URL (/webhooks/facebook/webhook) and credentials as Rasa's channel,
   by their kind only;
 - a message over the shared size limit (channels.limits) answered with the French
   refusal instead of reaching the NLU;
+- a sender (PSID) over its request rate (channels.rate; not per address: Meta's servers
+  send every webhook) told once per window in French, the message not processed;
 - the « Démarrer » (get started) postback leading to the welcome;
 - buttons rendered as Messenger can: up to 3 → a button template, up to 13 → quick
   replies (titles cut to 20 characters), web links → URL buttons; texts split at 2,000
@@ -35,7 +37,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels import log_privacy
-from channels.limits import MESSAGE_TOO_LONG, refusal
+from channels.limits import MESSAGE_TOO_LONG, TOO_MANY_MESSAGES, refusal
+from channels.rate import ALLOW, REFUSE, ChannelRates
 
 log_privacy.install()
 logger = logging.getLogger(__name__)
@@ -131,10 +134,14 @@ class MessengerOutput(MessengerBot):
 
 class GuardedMessenger(Messenger):
     def __init__(
-        self, page_access_token: str, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+        self,
+        page_access_token: str,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        rates: ChannelRates | None = None,
     ) -> None:
         super().__init__(page_access_token, on_new_message)
         self.client = graph_client(page_access_token)
+        self.rates = rates
 
     ATTACHMENT_CHECKS = (
         Messenger._is_audio_message,
@@ -194,6 +201,11 @@ class GuardedMessenger(Messenger):
 
     async def _handle_user_message(self, text: str, sender_id: str, metadata: Dict[str, Any] | None) -> None:
         out_channel = MessengerOutput(self.client)
+        decision = self.rates.check(sender_id) if self.rates is not None else ALLOW
+        if decision != ALLOW:  # told once per window, then silence: no Graph call per message
+            if decision == REFUSE:
+                await out_channel.send_text_message(sender_id, TOO_MANY_MESSAGES)
+            return
         await out_channel.send_action(sender_id, sender_action="mark_seen")
         user_message = UserMessage(text, out_channel, sender_id, input_channel=self.name(), metadata=metadata)
         await out_channel.send_action(sender_id, sender_action="typing_on")
@@ -228,6 +240,7 @@ class GuardedFacebookInput(FacebookInput):
         webhook = Blueprint("guarded_fb_webhook", __name__)
         # The batches being handled: a task nobody references may be garbage-collected.
         self.tasks: Set[asyncio.Task] = set()
+        self.rates = ChannelRates.from_env(by_address=False)  # Meta's servers share addresses
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -257,7 +270,7 @@ class GuardedFacebookInput(FacebookInput):
                     raise TypeError("entry is not a list")
             except Exception:  # noqa: BLE001 - a signed but malformed body is still refused cleanly
                 return response.text("invalid payload", status=400)
-            messenger = GuardedMessenger(self.fb_access_token, on_new_message)
+            messenger = GuardedMessenger(self.fb_access_token, on_new_message, self.rates)
             self.run_later(messenger.handle({"entry": entries}, self.get_metadata(request)))
             return response.text("success")
 

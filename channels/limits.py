@@ -1,5 +1,5 @@
 """Size limits shared by every channel (REST, socketio, Messenger), and the French
-refusals a client gets when it goes over them.
+refusals a client gets when it goes over them (rate limits: channels.rate).
 
 The NLU's memory grows with the square of a message's length, and metadata is stored
 in the tracker and sent to the action server on every call: both are checked before
@@ -31,6 +31,9 @@ METADATA_TOO_LARGE = (
     f"Requête refusée : les métadonnées dépassent {MAX_METADATA_BYTES // 1024} Ko. Merci de les alléger."
 )
 BODY_TOO_LARGE = f"Requête trop volumineuse : {MAX_BODY_BYTES // 1024} Ko au plus."
+TOO_MANY_MESSAGES = (
+    "Vous envoyez beaucoup de messages en peu de temps. Merci de patienter une minute avant de réessayer."
+)
 
 
 def metadata_size(metadata: Any) -> int:

@@ -8,6 +8,8 @@ and answer format, but:
   so a huge body is never held in memory;
 - refuses bad requests with a clear 4xx in French: a message over `MAX_MESSAGE_CHARS`
   or metadata over `MAX_METADATA_BYTES` (channels.limits) never reaches the NLU;
+- refuses a sender or a client address over its request rate (channels.rate) with a
+  429 and the French refusal, before the message reaches the assistant;
 - always records the real channel, and logs failures without the message.
 """
 
@@ -34,8 +36,10 @@ from channels.limits import (
     MAX_SENDER_CHARS,
     MESSAGE_TOO_LONG,
     METADATA_TOO_LARGE,
+    TOO_MANY_MESSAGES,
     metadata_size,
 )
+from channels.rate import ALLOW, ChannelRates, client_address
 
 log_privacy.install()
 logger = logging.getLogger(__name__)
@@ -50,6 +54,11 @@ class BadRequest(SanicException):
 
 class PayloadTooLarge(SanicException):
     status_code = 413
+    quiet = True
+
+
+class TooManyRequests(SanicException):
+    status_code = 429
     quiet = True
 
 
@@ -125,6 +134,7 @@ class GuardedRestInput(RestInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         """Rasa's two routes; the webhook streams its body so that its size is bounded."""
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+        self.rates = ChannelRates.from_env()
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -134,6 +144,8 @@ class GuardedRestInput(RestInput):
         async def receive(request: Request) -> Any:
             await read_body(request)
             sender_id = await self._extract_sender(request)
+            if self.rates.check(sender_id, client_address(request)) != ALLOW:
+                raise TooManyRequests(TOO_MANY_MESSAGES)
             text = self._extract_message(request)
             metadata = self.get_metadata(request)
             input_channel = self._extract_input_channel(request)

@@ -8,7 +8,8 @@ replaced:
   an unusable session id (not text, too long) is replaced by a new one;
 - the user message handler refuses, in French and before anything is parsed, a
   message over `MAX_MESSAGE_CHARS` or metadata over `MAX_METADATA_BYTES`
-  (channels.limits): the NLU never sees them.
+  (channels.limits): the NLU never sees them; a session or a client address over its
+  request rate (channels.rate) gets the French refusal instead of an answer.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 
 from channels import log_privacy
-from channels.limits import MAX_SENDER_CHARS, refusal
+from channels.limits import MAX_SENDER_CHARS, TOO_MANY_MESSAGES, refusal
+from channels.rate import ALLOW, ChannelRates, client_address
 
 log_privacy.install()
 logger = logging.getLogger(__name__)
@@ -46,6 +48,11 @@ class GuardedSocketIOInput(SocketIOInput):
         webhook = super().blueprint(on_new_message)
         sio = self.sio
         assert sio is not None  # set by Rasa's blueprint()
+        self.rates = ChannelRates.from_env()
+
+        def address(sid: str) -> str | None:
+            environ = sio.get_environ(sid, namespace=self.namespace) or {}
+            return client_address(environ.get("sanic.request"))
 
         async def refuse(sid: str, text: str) -> None:
             await sio.emit(self.bot_message_evt, {"text": text}, room=sid, namespace=self.namespace)
@@ -76,6 +83,8 @@ class GuardedSocketIOInput(SocketIOInput):
                     return
             else:
                 sender_id = sid
+            if self.rates.check(sender_id, address(sid)) != ALLOW:
+                return await refuse(sid, TOO_MANY_MESSAGES)
             if isinstance(metadata, str):
                 try:
                     metadata = json.loads(metadata)

@@ -23,7 +23,9 @@ from channels.limits import (
     MAX_MESSAGE_CHARS,
     MESSAGE_TOO_LONG,
     METADATA_TOO_LARGE,
+    TOO_MANY_MESSAGES,
 )
+from channels.rate import DEFAULT_PER_SENDER
 from tests.integration.conftest import FACEBOOK, FakeGraph
 from tests.integration.test_messenger import message, send, webhook_url
 from tests.integration.test_server import post as http_post
@@ -130,6 +132,23 @@ async def test_socketio_just_over_the_limit_and_large_metadata_are_refused(stack
             "bot_uttered",
             {"text": METADATA_TOO_LARGE},
         )
+
+
+# The stack runs with the default limits; its clients are on loopback, which is not
+# limited per address (channels.rate), so only the per-sender limit applies here.
+PER_SENDER = int(DEFAULT_PER_SENDER.split("/")[0])
+
+
+def test_rest_sender_over_its_rate_gets_a_french_429_and_others_still_get_answers(stack):
+    sender = f"flood-{uuid.uuid4()}"
+    body = json.dumps({"sender": sender, "message": "/greet"}).encode()
+    started = time.monotonic()
+    statuses = [rest(stack, body)[0] for _ in range(PER_SENDER)]
+    assert statuses == [200] * PER_SENDER
+    assert time.monotonic() - started < 50, "too slow to test a per-minute limit"
+    status, response = rest(stack, body)
+    assert status == 429 and TOO_MANY_MESSAGES in response
+    assert say(stack, f"other-{uuid.uuid4()}", "Bonjour")
 
 
 def messenger_post(stack, events: list, signature: str | None = None):
