@@ -28,6 +28,7 @@ to say when it ends); both name the form. Texts are responses of domain/forms.ym
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 from abc import ABC, abstractmethod
 from typing import Any, Awaitable, Callable, Dict, List, Tuple
@@ -36,6 +37,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SlotSet, UserUttered
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from rasa_sdk.utils import all_subclasses
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.common import button, confidence_of, intent_of, is_name_answer
@@ -97,26 +99,29 @@ async def answer_digression(
     await run_action(answer, dispatcher, tracker, domain)
 
 
-def _all_actions(cls=Action) -> List[type]:
-    found = []
-    for sub in cls.__subclasses__():
-        found.append(sub)
-        found.extend(_all_actions(sub))
-    return found
+_ACTIONS: Dict[str, type] = {}  # action name → class, found once (again if a module came later)
+
+
+def _action_class(name: str) -> type:
+    if name not in _ACTIONS:
+        _ACTIONS.clear()
+        for cls in all_subclasses(Action):  # as rasa-sdk's executor finds them
+            if inspect.isabstract(cls):
+                continue
+            try:
+                _ACTIONS[cls().name()] = cls
+            except (TypeError, NotImplementedError):  # parameterised or unnamed classes
+                continue
+    if name not in _ACTIONS:
+        raise LookupError(f"no action named {name}")
+    return _ACTIONS[name]
 
 
 async def run_action(
     name: str, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
 ) -> List[EventType]:
     """Run another action of this server in-process (its messages go to `dispatcher`)."""
-    for cls in _all_actions():
-        try:
-            instance = cls()
-            if instance.name() == name:
-                return await instance.run(dispatcher, tracker, domain)
-        except (TypeError, NotImplementedError):  # abstract or parameterised classes
-            continue
-    raise LookupError(f"no action named {name}")
+    return await _action_class(name)().run(dispatcher, tracker, domain)
 
 
 def service_phone(topic: str) -> str:

@@ -131,9 +131,6 @@ class ActionTrackingDone(FormDone):
     slots = TRACKING_SLOTS
     stopped_response = "utter_tracking_stopped"
 
-    def name(self) -> str:
-        return "action_tracking_done"
-
     async def completed(self, dispatcher, tracker, domain) -> List[EventType]:
         done = tracker.get_slot("tracking_done")
         result = tracker.get_slot("tracking_result")

@@ -40,7 +40,7 @@ from core.text import WEEKDAYS_FR, fold, format_date_fr
 MISSING_DATABASE = "Base de rendez-vous absente : lancez `make run` ou `python -m booking.seed`."
 REASON_FR = {"CNI": "CNI", "PASSPORT": "passeport", "CNI-PASSPORT": "les deux", "ENCOMBRANTS": "encombrants"}
 STATUS_FR = {"booked": "réservé", "cancelled": "annulé", "honoured": "honoré", "no_show": "absent"}
-DAY_ABBR = ("lun", "mar", "mer", "jeu", "ven", "sam", "dim")
+DAY_ABBR = tuple(day[:3] for day in WEEKDAYS_FR)  # lun, mar, … as agents type them
 CSV_HEADER = (
     "Site",
     "Date",

@@ -373,9 +373,6 @@ class ActionBookingDone(FormDone):
     slots = BOOKING_SLOTS
     stopped_response = "utter_appointment_stopped"
 
-    def name(self) -> str:
-        return "action_booking_done"
-
     @guarded(TOPIC)
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         return await super().run(dispatcher, tracker, domain)

@@ -234,9 +234,6 @@ class ActionCancelDone(_ManageDone):
     restart_intent = "cancel_appointment"
     slots = MANAGE_SLOTS
 
-    def name(self) -> str:
-        return "action_cancel_done"
-
     async def change(self, dispatcher, tracker) -> None:
         appt = await asyncio.to_thread(
             engine.cancel,
@@ -255,9 +252,6 @@ class ActionRescheduleDone(_ManageDone):
     form = "reschedule_form"
     restart_intent = "reschedule_appointment"
     slots = MOVE_SLOTS
-
-    def name(self) -> str:
-        return "action_reschedule_done"
 
     async def change(self, dispatcher, tracker) -> None:
         before = await asyncio.to_thread(managed_appointment, tracker)

@@ -253,9 +253,6 @@ class ActionBulkyDone(BulkyForm, FormDone):
     slots = BULKY_SLOTS
     stopped_response = "utter_bulky_stopped"
 
-    def name(self) -> str:
-        return "action_bulky_done"
-
     async def completed(self, dispatcher, tracker, domain) -> List[EventType]:
         reference = tracker.get_slot("bulky_reference")
         if reference:
