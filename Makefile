@@ -70,12 +70,12 @@ purge: $(STAMP)
 	$(BIN)/python -m ops.purge
 
 lint: $(STAMP)
-	$(BIN)/ruff check core actions booking channels ops tests waste welfare tracking
-	$(BIN)/ruff format --check core actions booking channels ops tests waste welfare tracking
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP)
-	$(BIN)/ruff format core actions booking channels ops tests waste welfare tracking
+	$(BIN)/ruff format .
 
 install: $(STAMP) $(WEB_STAMP)
 
