@@ -219,7 +219,9 @@ def test_concurrent_bookings_of_one_sender_stop_at_its_cap(db_url):
     booked = [r for r in results if isinstance(r, engine.AppointmentView)]
     refused = [r for r in results if not isinstance(r, engine.AppointmentView)]
     assert len(booked) == cap
-    assert all(isinstance(r, engine.TooManyAppointments) for r in refused), {type(r).__name__ for r in refused}
+    assert all(isinstance(r, engine.TooManyAppointments) for r in refused), {
+        type(r).__name__ for r in refused
+    }
 
 
 def test_concurrent_bookings_of_one_surname_at_one_site_stop_at_its_cap(db_url):
@@ -241,5 +243,7 @@ def test_concurrent_bookings_of_one_surname_at_one_site_stop_at_its_cap(db_url):
     booked = [r for r in results if isinstance(r, engine.AppointmentView)]
     assert len(booked) == cap
     assert all(
-        isinstance(r, engine.TooManyAppointments) for r in results if not isinstance(r, engine.AppointmentView)
+        isinstance(r, engine.TooManyAppointments)
+        for r in results
+        if not isinstance(r, engine.AppointmentView)
     )
