@@ -201,7 +201,7 @@ class GuardedMessenger(Messenger):
 
     async def _handle_user_message(self, text: str, sender_id: str, metadata: Dict[str, Any] | None) -> None:
         out_channel = MessengerOutput(self.client)
-        decision = self.rates.check(sender_id) if self.rates is not None else ALLOW
+        decision = await self.rates.check(sender_id) if self.rates is not None else ALLOW
         if decision != ALLOW:  # told once per window, then silence: no Graph call per message
             if decision == REFUSE:
                 await out_channel.send_text_message(sender_id, TOO_MANY_MESSAGES)

@@ -1,14 +1,18 @@
 """Request-rate limits per sender and per client address, shared by every channel.
 
-A sliding window per key (the times of the last `limit` accepted messages), in memory
-in each Rasa process. Sanic runs the channels on one event loop and `hit` never awaits,
-so no lock is needed. Memory is bounded: keys are kept in the order of their last
-message, the stale ones (nothing within the window) are dropped as new messages come,
-and past `max_keys` the least recently seen key is forgotten (it starts afresh).
-
-With several Rasa processes each one counts on its own: in production the reverse
-proxy's `limit_req` (SECURITY.md) is the limit that holds across processes; this one
-keeps a single process from being flooded by one sender or one address.
+A sliding window per key (the times of the last `limit` accepted messages):
+- in memory in each Rasa process by default. Sanic runs the channels on one event loop and
+  `hit` never awaits, so no lock is needed. Memory is bounded: keys are kept in the order
+  of their last message, the stale ones (nothing within the window) are dropped as new
+  messages come, and past `max_keys` the least recently seen key is forgotten;
+- in Redis when GRU_LOCK_STORE_URL names one (the Redis that several Rasa processes need
+  anyway for their conversation locks): every process then counts in the same window, so
+  a script spreading its messages over the replicas gets no more. One Lua script per
+  message (atomic: no two processes both take the last place); keys are SHA-256 digests of
+  the sender id / address (no personal data in Redis) and expire with their window. If
+  Redis does not answer within 0.5 s the process falls back to its own in-memory count
+  (logged once a minute): a Redis outage never stops the assistant.
+The reverse proxy's `limit_req` (SECURITY.md) stays the first line in production.
 
 Limits come from the environment, as « messages/seconds »:
 - GRU_RATE_PER_SENDER (default 20/60): per sender id (REST, socketio, Messenger PSID);
@@ -23,8 +27,10 @@ Limits come from the environment, as « messages/seconds »:
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import logging
+import math
 import os
 import time
 from collections import OrderedDict, deque
@@ -113,32 +119,104 @@ class RateLimiter:
         return REFUSE
 
 
-def _limiter(variable: str, default: str) -> RateLimiter | None:
+class RedisRateLimiter:
+    """RateLimiter's contract, counted in Redis and shared by every process (module doc)."""
+
+    # KEYS: the hits (sorted set scored by time), the « told » flag. ARGV: now, window,
+    # limit, a unique member. Returns 0 allow, 1 refuse, 2 refuse silently.
+    SCRIPT = """
+local hits, told = KEYS[1], KEYS[2]
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local ttl = math.ceil(window * 1000)
+redis.call('ZREMRANGEBYSCORE', hits, '-inf', now - window)
+if redis.call('ZCARD', hits) < limit then
+  redis.call('ZADD', hits, now, ARGV[4])
+  redis.call('PEXPIRE', hits, ttl)
+  return 0
+end
+if redis.call('SET', told, '1', 'NX', 'PX', ttl) then return 1 end
+return 2
+"""
+    DECISIONS = (ALLOW, REFUSE, REFUSE_SILENTLY)
+
+    def __init__(self, name: str, limit: int, window: float, url: str, timeout: float = 0.5) -> None:
+        self.name, self.limit, self.window, self.url, self.timeout = name, limit, window, url, timeout
+        self.fallback = RateLimiter(limit, window)
+        self._client = self._script = None
+        self._counter = 0
+        self._warned = -math.inf
+
+    def _key(self, key: str) -> str:
+        digest = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:32]
+        return f"gru:rate:{self.name}:{digest}"
+
+    async def ahit(self, key: str) -> str:
+        try:
+            if self._client is None:  # created on the channel's event loop, at first use
+                import redis.asyncio as redis_asyncio
+
+                self._client = redis_asyncio.from_url(
+                    self.url, socket_timeout=self.timeout, socket_connect_timeout=self.timeout
+                )
+                self._script = self._client.register_script(self.SCRIPT)
+            self._counter += 1
+            redis_key = self._key(key)
+            result = await self._script(
+                keys=[redis_key, redis_key + ":told"],
+                args=[
+                    time.time(),
+                    self.window,
+                    self.limit,
+                    f"{time.time_ns()}-{os.getpid()}-{self._counter}",
+                ],
+            )
+            return self.DECISIONS[int(result)]
+        except Exception as exc:  # noqa: BLE001 - Redis down or slow: count in this process
+            if time.monotonic() - self._warned > 60:
+                self._warned = time.monotonic()
+                logger.warning("Rate limits counted per process: Redis unavailable (%s)", type(exc).__name__)
+            return self.fallback.hit(key)
+
+
+async def _ahit(limiter: RateLimiter | RedisRateLimiter, key: str) -> str:
+    return await limiter.ahit(key) if isinstance(limiter, RedisRateLimiter) else limiter.hit(key)
+
+
+def _limiter(variable: str, default: str, name: str) -> RateLimiter | RedisRateLimiter | None:
     rate = parse_rate(os.environ.get(variable), default)
-    return RateLimiter(*rate) if rate else None
+    if not rate:
+        return None
+    url = os.environ.get("GRU_LOCK_STORE_URL", "").strip()
+    if url.startswith(("redis://", "rediss://")):
+        return RedisRateLimiter(name, *rate, url=url)
+    return RateLimiter(*rate)
 
 
 class ChannelRates:
     """One channel's limiters, read from the environment when the channel starts."""
 
-    def __init__(self, per_sender: RateLimiter | None, per_address: RateLimiter | None) -> None:
+    def __init__(
+        self,
+        per_sender: RateLimiter | RedisRateLimiter | None,
+        per_address: RateLimiter | RedisRateLimiter | None,
+    ) -> None:
         self.per_sender, self.per_address = per_sender, per_address
 
     @classmethod
     def from_env(cls, by_address: bool = True) -> ChannelRates:
         return cls(
-            _limiter("GRU_RATE_PER_SENDER", DEFAULT_PER_SENDER),
-            _limiter("GRU_RATE_PER_ADDRESS", DEFAULT_PER_ADDRESS) if by_address else None,
+            _limiter("GRU_RATE_PER_SENDER", DEFAULT_PER_SENDER, "sender"),
+            _limiter("GRU_RATE_PER_ADDRESS", DEFAULT_PER_ADDRESS, "address") if by_address else None,
         )
 
-    def check(self, sender: str | None, address: str | None = None) -> str:
+    async def check(self, sender: str | None, address: str | None = None) -> str:
         """The address is checked first: a script cycling sender ids is stopped there."""
         if self.per_address is not None and address and not is_loopback(address):
-            decision = self.per_address.hit(address)
+            decision = await _ahit(self.per_address, address)
             if decision != ALLOW:
                 return decision
         if self.per_sender is not None and sender:
-            return self.per_sender.hit(sender)
+            return await _ahit(self.per_sender, sender)
         return ALLOW
 
 

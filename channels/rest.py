@@ -144,7 +144,7 @@ class GuardedRestInput(RestInput):
         async def receive(request: Request) -> Any:
             await read_body(request)
             sender_id = await self._extract_sender(request)
-            if self.rates.check(sender_id, client_address(request)) != ALLOW:
+            if await self.rates.check(sender_id, client_address(request)) != ALLOW:
                 raise TooManyRequests(TOO_MANY_MESSAGES)
             text = self._extract_message(request)
             metadata = self.get_metadata(request)

@@ -83,7 +83,7 @@ class GuardedSocketIOInput(SocketIOInput):
                     return
             else:
                 sender_id = sid
-            if self.rates.check(sender_id, address(sid)) != ALLOW:
+            if await self.rates.check(sender_id, address(sid)) != ALLOW:
                 return await refuse(sid, TOO_MANY_MESSAGES)
             if isinstance(metadata, str):
                 try:

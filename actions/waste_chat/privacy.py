@@ -1,7 +1,9 @@
 """« Oubliez mes données » (RGPD): the conversation's stored messages (every session) and the
 remembered address are erased; booked appointments are kept until their date (the town hall
-needs them to receive the citizen; they are anonymised afterwards, territory/demo/privacy.yml)
-and the citizen is told how to cancel them; other requests go to the data protection officer.
+needs them to receive the citizen; they are anonymised afterwards, territory/demo/privacy.yml),
+said plainly, with a button that cancels them too (`/delete_my_data{"choice": "cancel_appointments"}`:
+each one cancelled as « annuler mon rendez-vous » does, ANTS told through the outbox); other
+requests go to the data protection officer.
 
 The tracker store (channels/tracker_store.py) deletes the conversation again after this turn
 and writes nothing of it back: Rasa holds the session in memory and would save it again.
@@ -16,15 +18,19 @@ from typing import List
 from rasa_sdk import Action
 from rasa_sdk.events import EventType, SlotSet
 
-from actions.common import channel_of
+from actions.appointments.ants_sync import withdraw_from_ants
+from actions.common import button, channel_of, entity_values
 from actions.core import pseudonym
 from actions.forms import guarded
 from booking import engine, memory
+from core import clock
 from core.privacy import erase_conversation, load_privacy
 
 from .collection import WASTE_SLOTS
 
 logger = logging.getLogger(__name__)
+
+CANCEL_APPOINTMENTS = "cancel_appointments"
 
 
 class ActionDeleteMyData(Action):
@@ -38,22 +44,48 @@ class ActionDeleteMyData(Action):
         erased = await asyncio.to_thread(erase_conversation, sender)
         removed = await asyncio.to_thread(memory.forget, channel, sender)
         mine = await asyncio.to_thread(engine.appointments_of, channel, sender)
+        cancelled = 0
+        if mine and CANCEL_APPOINTMENTS in entity_values(tracker, "choice"):
+            cancelled = await self.cancel_all(mine, channel, sender)
+            mine = await asyncio.to_thread(engine.appointments_of, channel, sender)
         dispatcher.utter_message(response="utter_my_address_deleted" if removed else "utter_no_address_kept")
+        if cancelled:
+            dispatcher.utter_message(response="utter_my_appointments_cancelled", count=cancelled)
+        dispatcher.utter_message(
+            response="utter_my_data_other_requests", email=policy.dpo.email, privacy_url=policy.notice.url
+        )
         if mine:
             dispatcher.utter_message(
                 response="utter_my_appointments_kept",
                 count=len(mine),
                 days=policy.retention.bookings_days_after,
+                buttons=[
+                    button("Les annuler aussi", "delete_my_data", choice=CANCEL_APPOINTMENTS),
+                    button("Les garder", "affirm"),
+                ],
             )
-        dispatcher.utter_message(
-            response="utter_my_data_other_requests", email=policy.dpo.email, privacy_url=policy.notice.url
-        )
         logger.info(
             "personal data deletion (conversation %s, events erased: %d, address removed: %s, "
-            "appointments kept: %d)",
+            "appointments cancelled: %d, kept: %d)",
             pseudonym(sender),
             erased,
             removed,
+            cancelled,
             len(mine),
         )
         return [SlotSet(slot, None) for slot in WASTE_SLOTS]
+
+    @staticmethod
+    async def cancel_all(appointments, channel: str, sender: str) -> int:
+        """Cancel the sender's appointments (they are theirs: same channel and sender id)."""
+        cancelled = 0
+        for appt in appointments:
+            try:
+                done = await asyncio.to_thread(
+                    engine.cancel, appt.reference, sender=(channel, sender), now=clock.now()
+                )
+            except engine.BookingError:  # begun or already cancelled meanwhile: kept as it is
+                continue
+            await withdraw_from_ants(done)
+            cancelled += 1
+        return cancelled

@@ -178,3 +178,72 @@ def test_cancel_frees_the_slot_at_once(db_url):
         url=db_url,
     )
     assert again.reference != first.reference
+
+
+def _fire_many(url: str, booking) -> list[object]:
+    """ATTEMPTS bookings at once, each on its own slot; `booking(i, slot)` books one."""
+    barrier = threading.Barrier(ATTEMPTS)
+    # Distinct 15-minute slots of the day, so that only the caps can refuse a booking.
+    offered = engine.available_slots(["villebrune-mairie"], SLOT_DAY, SLOT_DAY, 15, now=NOW, url=url)
+    slots = [offered[i % len(offered)] for i in range(ATTEMPTS)]
+
+    def attempt(i: int):
+        barrier.wait()
+        try:
+            return booking(i, slots[i])
+        except engine.BookingError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=ATTEMPTS) as pool:
+        return list(pool.map(attempt, range(ATTEMPTS)))
+
+
+def test_concurrent_bookings_of_one_sender_stop_at_its_cap(db_url):
+    """A script firing 50 bookings at once from one conversation gets `per_sender` of them:
+    the caps are counted under a lock (advisory lock on PostgreSQL, the write lock on
+    SQLite), not read-then-written by racing transactions."""
+    cap = engine.load_booking_config().limits.per_sender
+    results = _fire_many(
+        db_url,
+        lambda i, slot: engine.book(
+            slot,
+            reason="CNI",
+            people=1,
+            surname=f"Nom{i}",
+            channel="socketio",
+            sender_id="squatter",
+            now=NOW,
+            url=db_url,
+        ),
+    )
+    booked = [r for r in results if isinstance(r, engine.AppointmentView)]
+    refused = [r for r in results if not isinstance(r, engine.AppointmentView)]
+    assert len(booked) == cap
+    assert all(isinstance(r, engine.TooManyAppointments) for r in refused), {
+        type(r).__name__ for r in refused
+    }
+
+
+def test_concurrent_bookings_of_one_surname_at_one_site_stop_at_its_cap(db_url):
+    """Cycling conversation ids does not help: the surname + site cap holds under concurrency."""
+    cap = engine.load_booking_config().limits.per_surname_and_site
+    results = _fire_many(
+        db_url,
+        lambda i, slot: engine.book(
+            slot,
+            reason="CNI",
+            people=1,
+            surname="Dupont" if i % 2 else "DUPONT ",
+            channel="rest",
+            sender_id=f"script-{i}",
+            now=NOW,
+            url=db_url,
+        ),
+    )
+    booked = [r for r in results if isinstance(r, engine.AppointmentView)]
+    assert len(booked) == cap
+    assert all(
+        isinstance(r, engine.TooManyAppointments)
+        for r in results
+        if not isinstance(r, engine.AppointmentView)
+    )

@@ -151,6 +151,25 @@ def test_rest_sender_over_its_rate_gets_a_french_429_and_others_still_get_answer
     assert say(stack, f"other-{uuid.uuid4()}", "Bonjour")
 
 
+async def test_socketio_session_over_its_rate_gets_the_french_refusal_and_others_go_on(stack):
+    async with Widget(stack) as widget:
+        started = time.monotonic()
+        # Sent without waiting: each /greet is answered by several messages.
+        for _ in range(PER_SENDER):
+            await widget.client.emit("user_uttered", {"message": "/greet", "session_id": widget.session_id})
+        await widget.client.emit("user_uttered", {"message": "/greet", "session_id": widget.session_id})
+        texts = []
+        while TOO_MANY_MESSAGES not in texts:
+            kind, data = await widget.next()
+            texts.append(data.get("text"))
+        assert time.monotonic() - started < 50, "too slow to test a per-minute limit"
+        greetings = [t for t in texts if t and t.startswith("Bonjour et bienvenue")]
+        assert len(greetings) <= PER_SENDER
+    async with Widget(stack) as other:
+        kind, data = await other.say("Bonjour")
+        assert kind == "bot_uttered" and data["text"].startswith("Bonjour et bienvenue")
+
+
 def messenger_post(stack, events: list, signature: str | None = None):
     """A webhook carrying several events (Messenger batches them), signed unless told."""
     body = json.dumps({"object": "page", "entry": [{"id": "page", "time": 0, "messaging": events}]}).encode()

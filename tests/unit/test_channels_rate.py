@@ -111,15 +111,15 @@ def test_limits_from_the_environment(monkeypatch):
     assert ChannelRates.from_env(by_address=False).per_address is None
 
 
-def test_an_address_cycling_sender_ids_is_stopped_and_loopback_is_not_limited():
+async def test_an_address_cycling_sender_ids_is_stopped_and_loopback_is_not_limited():
     rates = ChannelRates(RateLimiter(5, 60, clock=Clock()), RateLimiter(3, 60, clock=Clock()))
-    decisions = [rates.check(f"sender-{i}", "203.0.113.7") for i in range(4)]
+    decisions = [await rates.check(f"sender-{i}", "203.0.113.7") for i in range(4)]
     assert decisions == [ALLOW, ALLOW, ALLOW, REFUSE]
-    assert rates.check("sender-x", "198.51.100.1") == ALLOW
-    assert all(rates.check(f"local-{i}", "127.0.0.1") == ALLOW for i in range(10))
-    assert all(rates.check(f"local6-{i}", "::1") == ALLOW for i in range(10))
-    assert all(rates.check("same", None) == ALLOW for _ in range(5))
-    assert rates.check("same", None) == REFUSE
+    assert await rates.check("sender-x", "198.51.100.1") == ALLOW
+    assert all([await rates.check(f"local-{i}", "127.0.0.1") == ALLOW for i in range(10)])
+    assert all([await rates.check(f"local6-{i}", "::1") == ALLOW for i in range(10)])
+    assert all([await rates.check("same", None) == ALLOW for _ in range(5)])
+    assert await rates.check("same", None) == REFUSE
 
 
 def test_client_address_prefers_the_trusted_forwarded_address():

@@ -253,12 +253,35 @@ async def test_delete_my_data_erases_the_conversation_in_every_session(app_db, t
     with session_scope(app_db) as session:  # the appointment stays: the town hall must receive them
         assert session.execute(select(Appointment.surname)).scalar_one() == "Dupont"
     names = [m["response"] for m in dispatcher.messages]
-    assert names == ["utter_my_address_deleted", "utter_my_appointments_kept", "utter_my_data_other_requests"]
+    assert names == ["utter_my_address_deleted", "utter_my_data_other_requests", "utter_my_appointments_kept"]
+    assert [b["title"] for b in dispatcher.messages[-1]["buttons"]] == ["Les annuler aussi", "Les garder"]
     text = said(dispatcher.messages)
     assert "notre conversation est effacée" in text and "adresse enregistrée" in text
     assert "Vos 1 rendez-vous à venir sont gardés : la mairie en a besoin pour vous recevoir" in text
     assert "anonymisés 90 jours après leur date" in text
     assert "dpo@villebrune.example" in text and "http://localhost:8080/confidentialite" in text
+
+
+async def test_delete_my_data_cancels_the_appointments_when_asked(app_db, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRU_TRACKER_STORE_URL", f"sqlite:///{tmp_path / 'rasa.db'}")
+    with session_scope(app_db, write=True) as session:
+        site = session.execute(select(Site.id)).scalars().first()
+        appointment(session, site, local_now() + timedelta(days=5), "RDV-MINE01")
+        appointment(session, site, local_now() + timedelta(days=6), "RDV-OTHER1", sender="someone-else")
+    dispatcher = CollectingDispatcher()
+    choice = message("delete_my_data", entities=[("choice", privacy_actions.CANCEL_APPOINTMENTS)])
+    await privacy_actions.ActionDeleteMyData().run(dispatcher, tracker(choice, loop=None), {})
+
+    with session_scope(app_db) as session:
+        status = dict(session.execute(select(Appointment.reference, Appointment.status)).all())
+    assert status == {"RDV-MINE01": "cancelled", "RDV-OTHER1": "booked"}  # only the citizen's own
+    names = [m["response"] for m in dispatcher.messages]
+    assert names == [
+        "utter_no_address_kept",
+        "utter_my_appointments_cancelled",
+        "utter_my_data_other_requests",
+    ]
+    assert "J'ai annulé vos 1 rendez-vous à venir" in said(dispatcher.messages)
 
 
 # ---- the tracker store that Rasa runs ----------------------------------------------------------
