@@ -16,6 +16,7 @@ from typing import List
 from rasa_sdk import Action
 from rasa_sdk.events import EventType, SlotSet
 
+from actions.alerts import forget_alerts
 from actions.common import channel_of
 from actions.core import pseudonym
 from actions.forms import guarded
@@ -38,7 +39,10 @@ class ActionDeleteMyData(Action):
         erased = await asyncio.to_thread(erase_conversation, sender)
         removed = await asyncio.to_thread(memory.forget, channel, sender)
         mine = await asyncio.to_thread(engine.appointments_of, channel, sender)
+        alerts = await forget_alerts(channel, sender)  # crisis alerts subscriptions (actions/alerts.py)
         dispatcher.utter_message(response="utter_my_address_deleted" if removed else "utter_no_address_kept")
+        if alerts:
+            dispatcher.utter_message(response="utter_alerts_forgotten")
         if mine:
             dispatcher.utter_message(
                 response="utter_my_appointments_kept",
