@@ -377,7 +377,7 @@ async def welcome_alerts(dispatcher) -> None:
         dispatcher.utter_message(
             response="utter_alerts_active",
             topic=ALERTS.topics[alert.topic].label,
-            text=alert.text,
+            alert=alert.text,
             sector=join_fr(ALERTS.sectors[s].label for s in alert.sectors if s in ALERTS.sectors)
             or "toute la commune",
             buttons=[
