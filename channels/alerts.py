@@ -56,7 +56,7 @@ def page(text: str, status: int = 200) -> HTTPResponse:
         '<!doctype html><html lang="fr"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>Alertes</title></head><body><main><h1>Alertes de la commune</h1>"
-        f"<p>{html.escape(text)}</p></main></body></html>"
+        f"<p>{html.escape(text, quote=False)}</p></main></body></html>"
     )
     return response.html(body, status=status)
 

@@ -195,3 +195,39 @@ async def test_a_database_down_never_breaks_the_welcome(monkeypatch):
     dispatcher = CollectingDispatcher()
     await chat.welcome_alerts(dispatcher)
     assert dispatcher.messages == []
+
+
+# ---- Messenger: Meta's opt-in event and « STOP » (channels/facebook_optin.py) -------------------
+
+
+async def test_meta_optin_event_then_stop(database):
+    from channels import facebook_optin
+
+    slots = {
+        "alerts_topics": ["tempete"],
+        "alerts_sector": "all",
+        "alerts_channel": "messenger",
+        "alerts_consent": True,
+    }
+    await chat.ActionAlertsDone().run(
+        CollectingDispatcher(), tracker(message(), slots, channel="facebook", sender="psid-5", loop=None), {}
+    )
+    replies = []
+
+    async def send_text(psid, text):
+        replies.append((psid, text))
+
+    event = {"sender": {"id": "psid-5"}, "recipient": {"id": "page"}, "optin": {
+        "type": "notification_messages", "notification_messages_token": "nmt-5",
+        "notification_messages_frequency": "WEEKLY", "token_expiry_timestamp": 1893456000000,
+        "notification_messages_status": "RESUME_NOTIFICATIONS"}}  # fmt: skip
+    assert await facebook_optin.handle_optin(event, send_text)
+    (sub,) = subscriptions_of("facebook:psid-5", url=database)
+    assert sub.status == "active" and "STOP" in replies[-1][1]
+    assert not await facebook_optin.handle_optin(
+        {"sender": {"id": "x"}, "optin": {"type": "one_time"}}, send_text
+    )
+    assert not await facebook_optin.handle_stop("psid-5", "stop ce formulaire svp", send_text)
+    assert await facebook_optin.handle_stop("psid-5", " STOP ", send_text)
+    assert subscriptions_of("facebook:psid-5", url=database) == []
+    assert not await facebook_optin.handle_stop("psid-5", "STOP", send_text)  # nothing left: the chat answers
