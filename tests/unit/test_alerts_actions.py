@@ -78,6 +78,8 @@ async def test_a_forged_topic_payload_is_no_answer(choice):
 async def test_sector_by_button_words_or_address():
     assert (await read("alerts_sector", message(text="/inform", choice="gare")))[0]["alerts_sector"] == "gare"
     assert (await read("alerts_sector", message(text="toute la commune")))[0]["alerts_sector"] == "all"
+    # an address: the waste geocoder and sectors (same keys) place it
+    assert (await read("alerts_sector", message(text="12 rue Pasteur")))[0]["alerts_sector"] == "centre"
     result, text = await read("alerts_sector", message(text="sur la lune"))
     assert result["alerts_sector"] is None and "pas trouvé ce quartier" in text
 
