@@ -13,7 +13,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 NLU_MIN_F1 ?= 0.95
 NLU_MIN_ENTITY_F1 ?= 0.90
 
-.PHONY: browser run shell train test test-fast validate test-stories test-nlu pytest bench bench-booking lint format install clean check-content purge audit
+.PHONY: browser run shell train test test-fast validate test-stories test-nlu pytest bench bench-booking bench-alerts lint format install clean check-content purge audit
 
 ## Start the action server + Rasa (REST, socketio, Facebook if configured) and the
 ## demo page with the webchat widget. Ctrl-C stops.
@@ -60,6 +60,11 @@ bench: $(STAMP)
 ## Booking engine under load: SQLite and the PostgreSQL at 127.0.0.1:5432 (a few minutes).
 bench-booking: $(STAMP)
 	$(BIN)/python -m ops.bench_booking --out bench/results/booking.json
+
+## Crisis alerts broadcast to 10,000 subscribers against local fakes (Graph API, SMTP, SMS):
+## exactly once each, time and memory against a single-channel baseline (about a minute).
+bench-alerts: $(STAMP)
+	$(BIN)/python -m ops.bench_alerts --out bench/results/alerts.json
 
 ## Check every content file (territory/demo/*.yml or the GRU_*_FILE ones), with French messages.
 check-content: $(STAMP)

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Callable, List, NamedTuple, Sequence, Tuple
 
+from alerts.config import ALERTS_LABEL, alerts_path, load_alerts_config
 from booking.config import (
     BOOKING_LABEL,
     BULKY_BOOKING_LABEL,
@@ -42,6 +43,7 @@ CONTENT_FILES: Tuple[Tuple[str, Callable[[], Path], Callable[[Path], object]], .
     (TRACKING_LABEL, tracking_path, load_tracking_file),
     (NATIONAL_FACTS_LABEL, facts_path, load_national_facts),
     (PRIVACY_LABEL, privacy_path, load_privacy),
+    (ALERTS_LABEL, alerts_path, load_alerts_config),
 )
 
 

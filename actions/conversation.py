@@ -13,6 +13,7 @@ from typing import Any, Dict, List
 from rasa_sdk import Action
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 
+from actions.alerts import welcome_alerts
 from actions.common import intent_of
 from actions.context import TERRITORY, latest_entity, pseudonym
 from actions.replies import (
@@ -80,6 +81,8 @@ class ActionSessionStart(Action):
         ]
         events.append(SlotSet("territory_of", TERRITORY.of_name))
         events.append(SlotSet("privacy_url", load_privacy().notice.url))  # linked from the welcome
+        # Crisis alerts (alerts/notices.py): the active ones are told when a visit starts.
+        await welcome_alerts(dispatcher)
         events.append(ActionExecuted("action_listen"))
         return events
 

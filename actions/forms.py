@@ -79,6 +79,8 @@ SWITCHES = {
     "request_status": "tracking_form",
     "subsidy_status": "tracking_form",
     "delete_my_data": "action_delete_my_data",
+    "alerts_subscribe": "alerts_form",
+    "alerts_unsubscribe": "action_alerts_unsubscribe",
 }
 SWITCH_CONFIDENCE = 0.8
 

@@ -31,13 +31,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import declarative_base, relationship
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from core.db import NAMING_CONVENTION
+
+NAMING = NAMING_CONVENTION
 Base = declarative_base(metadata=MetaData(naming_convention=NAMING))
 
 REASONS = ("CNI", "PASSPORT", "CNI-PASSPORT", "ENCOMBRANTS")

@@ -36,7 +36,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels import log_privacy
+from channels import facebook_optin, log_privacy
 from channels.limits import MESSAGE_TOO_LONG, TOO_MANY_MESSAGES, refusal
 from channels.rate import ALLOW, REFUSE, ChannelRates
 
@@ -163,6 +163,10 @@ class GuardedMessenger(Messenger):
                         await self.message(event, metadata)
                     elif event.get("postback"):
                         await self.postback(event, metadata)
+                    elif event.get("optin"):  # crisis alerts: Meta's notification_messages opt-in
+                        await facebook_optin.handle_optin(
+                            event, MessengerOutput(self.client).send_text_message
+                        )
                     else:
                         logger.info("Messenger event ignored: %s", event_kind(event))
                 except Exception as exc:  # noqa: BLE001 - one bad event must not stop the batch
@@ -185,6 +189,11 @@ class GuardedMessenger(Messenger):
             return
         if refusal(text):
             await MessengerOutput(self.client).send_text_message(self.get_user_id(), MESSAGE_TOO_LONG)
+            return
+        # crisis alerts: « STOP » from a subscriber ends the alerts at once (channels/facebook_optin.py)
+        if await facebook_optin.handle_stop(
+            self.get_user_id(), text, MessengerOutput(self.client).send_text_message
+        ):
             return
         await self._handle_user_message(text, self.get_user_id(), metadata)
 

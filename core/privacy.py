@@ -57,7 +57,7 @@ class PrivacyConfigError(ContentError):
 
 Days = conint(ge=1, le=3650)
 Sentence = constr(strip_whitespace=True, min_length=1)
-DURATIONS = ("conversations_days", "bookings_days_after", "remembered_address_days")
+DURATIONS = ("conversations_days", "bookings_days_after", "remembered_address_days", "alerts_consent_days")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
@@ -65,6 +65,8 @@ class Retention(ContentModel):
     conversations_days: Days
     bookings_days_after: Days
     remembered_address_days: Days
+    # Crisis alerts subscriptions (alerts/subscriptions.py), counted from the consent given.
+    alerts_consent_days: Days = 730
 
 
 class Dpo(ContentModel):

@@ -4,7 +4,9 @@
 systemd timer. It deletes the conversation events older than `conversations_days` from the
 tracker store (GRU_TRACKER_STORE_URL), anonymises the appointments `bookings_days_after` days
 after their date and deletes the addresses remembered more than `remembered_address_days` ago
-(GRU_DATABASE_URL). It prints one French line of counts, never a name or an id.
+(GRU_DATABASE_URL), and deletes the alerts subscriptions never confirmed in time or whose
+consent is older than `alerts_consent_days` (alerts.subscriptions.purge). It prints one French
+line of counts, never a name or an id.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from alerts.config import load_alerts_config
+from alerts.subscriptions import AlertsPurge, purge_alerts
 from booking.privacy import BookingPurge, purge_bookings
 from core.content import ContentError
 from core.privacy import ConversationPurge, load_privacy, mask_idle_triages, purge_conversations
@@ -24,13 +28,18 @@ from core.privacy import ConversationPurge, load_privacy, mask_idle_triages, pur
 IDLE = timedelta(hours=1)
 
 
-def summary_fr(conversations: ConversationPurge, bookings: BookingPurge) -> str:
-    return (
+def summary_fr(
+    conversations: ConversationPurge, bookings: BookingPurge, alerts: AlertsPurge | None = None
+) -> str:
+    text = (
         f"Purge des données : {conversations.events} message(s) ou événement(s) de conversation supprimé(s) "
         f"({conversations.conversations} conversation(s) entière(s)), "
         f"{bookings.appointments} rendez-vous anonymisé(s), "
         f"{bookings.addresses} adresse(s) mémorisée(s) supprimée(s)."
     )
+    if alerts is not None:
+        text += f" Alertes : {alerts.unconfirmed + alerts.expired} abonnement(s) supprimé(s)."
+    return text
 
 
 def purge(
@@ -48,6 +57,17 @@ def purge(
     return conversations, bookings
 
 
+def purge_alert_subscriptions(*, database_url: str | None = None) -> AlertsPurge:
+    """The alerts subscriptions' limits (alerts_consent_days; the e-mail link's validity)."""
+    policy = load_privacy()
+    return purge_alerts(
+        consent_days=policy.retention.alerts_consent_days,
+        deliveries_days=policy.retention.conversations_days,
+        confirmation_hours=load_alerts_config().email_confirmation_hours,
+        url=database_url,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ops.purge",
@@ -56,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.parse_args(argv)
     try:
         conversations, bookings = purge()
+        alerts = purge_alert_subscriptions()
     except ContentError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -65,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    print(summary_fr(conversations, bookings))
+    print(summary_fr(conversations, bookings, alerts))
     return 0
 
 

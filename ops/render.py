@@ -23,6 +23,7 @@ ACTION_SECRET_HEADER = "X-Gru-Action-Secret"
 REST_CHANNEL = "channels.rest.GuardedRestInput"  # Rasa's REST channel with input checks
 FACEBOOK_CHANNEL = "channels.facebook.GuardedFacebookInput"  # Messenger, same URL as Rasa's channel
 CALENDAR_CHANNEL = "channels.calendar.CalendarInput"  # serves the waste calendar (.ics), no messages
+ALERTS_CHANNEL = "channels.alerts.AlertsInput"  # crisis alerts: e-mail links, inbound SMS, broadcast
 SOCKETIO_CHANNEL = "channels.socketio.GuardedSocketIOInput"  # Rasa's socketio, size limits, room fix
 # Rasa's SQL tracker store that masks welfare details and erases a conversation on request.
 TRACKER_STORE = "channels.tracker_store.RedactingSQLTrackerStore"
@@ -115,6 +116,7 @@ def credentials(env: Mapping[str, str]) -> Dict[str, Any]:
     config: Dict[str, Any] = {
         REST_CHANNEL: None,
         CALENDAR_CHANNEL: None,
+        ALERTS_CHANNEL: None,
         SOCKETIO_CHANNEL: {
             "user_message_evt": "user_uttered",
             "bot_message_evt": "bot_uttered",

@@ -18,6 +18,7 @@ from typing import List
 from rasa_sdk import Action
 from rasa_sdk.events import EventType, SlotSet
 
+from actions.alerts import forget_alerts
 from actions.appointments.ants_sync import withdraw_from_ants
 from actions.common import button, channel_of, entity_values
 from actions.core import pseudonym
@@ -48,7 +49,10 @@ class ActionDeleteMyData(Action):
         if mine and CANCEL_APPOINTMENTS in entity_values(tracker, "choice"):
             cancelled = await self.cancel_all(mine, channel, sender)
             mine = await asyncio.to_thread(engine.appointments_of, channel, sender)
+        alerts = await forget_alerts(channel, sender)  # crisis alerts subscriptions (actions/alerts.py)
         dispatcher.utter_message(response="utter_my_address_deleted" if removed else "utter_no_address_kept")
+        if alerts:
+            dispatcher.utter_message(response="utter_alerts_forgotten")
         if cancelled:
             dispatcher.utter_message(response="utter_my_appointments_cancelled", count=cancelled)
         dispatcher.utter_message(

@@ -1,12 +1,14 @@
-"""Alembic environment: the booking schema, on the database of GRU_DATABASE_URL."""
+"""Alembic environment: the booking and alerts schemas, on the database of GRU_DATABASE_URL."""
 
 from alembic import context
 
+from alerts.models import AlertsBase
 from booking.models import Base
 from core.db import create_engine, database_url
 
 config = context.config
-target_metadata = Base.metadata
+# The alerts tables (alerts/models.py, revision 0008) live in the same database.
+target_metadata = [Base.metadata, AlertsBase.metadata]
 
 
 def run_migrations_offline() -> None:

@@ -26,6 +26,7 @@ def test_defaults_are_embedded():
     assert set(credentials({})) == {
         "channels.rest.GuardedRestInput",
         "channels.calendar.CalendarInput",
+        "channels.alerts.AlertsInput",
         "channels.socketio.GuardedSocketIOInput",
     }
     socketio = credentials({})["channels.socketio.GuardedSocketIOInput"]
