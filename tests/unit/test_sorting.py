@@ -147,7 +147,15 @@ QUESTIONS = [
     ("ou je met mon vieux matelas", "matelas", "encombrants"),
     ("Bonjour, j'ai des cartons de déménagement, je les mets où ?", "gros carton", "dechetterie"),
     ("des bouteilles de vin vides", "bouteille en verre", "verre"),
-    ("mes sapins de noel", "sapin de Noël", "dechets_verts"),
+    ("mes sapins de noel", "sapin de Noël", "collecte_sapins"),
+    ("je jette où mon sapin de noël ?", "sapin de Noël", "collecte_sapins"),
+    ("un sapin floqué", "sapin artificiel", "dechetterie"),
+    ("les guirlandes de noël", "décorations de Noël", "ordures_menageres"),
+    ("emballages cadeaux", "papier cadeau", "bac_jaune"),
+    ("papier cadeau pailleté", "papier cadeau métallisé", "ordures_menageres"),
+    ("le bolduc des cadeaux", "bolduc", "ordures_menageres"),
+    ("feux d'artifice non utilisés", "feux d'artifice", "filiere_specialisee"),
+    ("des pétards éclatés", "feux d'artifice tirés", "ordures_menageres"),
     ("un vieux pc portable", "ordinateur", "dechetterie"),
     ("ou jeter sa cigarette électronique", "cigarette électronique", "point_de_collecte_magasin"),
     ("des lingettes", "lingette", "ordures_menageres"),
@@ -212,6 +220,20 @@ def test_answer_gives_destination_and_advice(guide):
 def test_answer_for_pizza_box(guide):
     text = answer_fr(guide, find_item(guide, "carton à pizza"), "carton à pizza")
     assert "bac jaune" in text and "restes" in text and "ordures ménagères" in text
+
+
+def test_christmas_tree_gets_the_commune_collection(guide):
+    question = "je jette où mon sapin de noël ?"
+    text = answer_fr(guide, find_item(guide, question), question)
+    assert text.startswith("Sapin de Noël : aux points de collecte des sapins, du 26 décembre au 31 janvier")
+    assert "parking de la mairie" in text and "floqué" in text
+
+
+def test_unused_fireworks_never_go_to_the_bin(guide):
+    question = "que faire des pétards non utilisés du nouvel an ?"
+    text = answer_fr(guide, find_item(guide, question), question)
+    assert text.startswith("Feux d'artifice : à confier à une filière spécialisée")
+    assert "jamais à la poubelle" in text
 
 
 def test_several_close_matches_ask_a_question(guide):
