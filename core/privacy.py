@@ -57,7 +57,7 @@ class PrivacyConfigError(ContentError):
 
 Days = conint(ge=1, le=3650)
 Sentence = constr(strip_whitespace=True, min_length=1)
-DURATIONS = ("conversations_days", "bookings_days_after", "remembered_address_days")
+DURATIONS = ("conversations_days", "bookings_days_after", "remembered_address_days", "reports_days")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
@@ -65,6 +65,7 @@ class Retention(ContentModel):
     conversations_days: Days
     bookings_days_after: Days
     remembered_address_days: Days
+    reports_days: Days = 365  # signalements: contact, conversation id and photo erased after
 
 
 class Dpo(ContentModel):

@@ -19,18 +19,27 @@ from sqlalchemy.exc import SQLAlchemyError
 from booking.privacy import BookingPurge, purge_bookings
 from core.content import ContentError
 from core.privacy import ConversationPurge, load_privacy, mask_idle_triages, purge_conversations
+from reports.privacy import ReportsPurge, purge_reports
 
 # A conversation silent this long has left its session (Rasa's session_expiration_time: 60 min).
 IDLE = timedelta(hours=1)
 
 
-def summary_fr(conversations: ConversationPurge, bookings: BookingPurge) -> str:
+def summary_fr(
+    conversations: ConversationPurge, bookings: BookingPurge, reports: ReportsPurge | None = None
+) -> str:
+    reports_fr = (
+        f" {reports.reports} signalement(s) sans contact ni photo désormais, "
+        f"{reports.photos} photo(s) supprimée(s)."
+        if reports is not None
+        else ""
+    )
     return (
         f"Purge des données : {conversations.events} message(s) ou événement(s) de conversation supprimé(s) "
         f"({conversations.conversations} conversation(s) entière(s)), "
         f"{bookings.appointments} rendez-vous anonymisé(s), "
         f"{bookings.addresses} adresse(s) mémorisée(s) supprimée(s)."
-    )
+    ) + reports_fr
 
 
 def purge(
@@ -38,14 +47,15 @@ def purge(
     now: datetime | None = None,
     tracker_url: str | None = None,
     database_url: str | None = None,
-) -> tuple[ConversationPurge, BookingPurge]:
+) -> tuple[ConversationPurge, BookingPurge, ReportsPurge]:
     policy = load_privacy()
     now = now or datetime.now(timezone.utc)
     before = now - timedelta(days=policy.retention.conversations_days)
     conversations = purge_conversations(before, url=tracker_url)
     mask_idle_triages(now - IDLE, url=tracker_url)
     bookings = purge_bookings(policy.retention, now=now, url=database_url)
-    return conversations, bookings
+    reports = purge_reports(policy.retention.reports_days, now=now, url=database_url)
+    return conversations, bookings, reports
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.parse_args(argv)
     try:
-        conversations, bookings = purge()
+        conversations, bookings, reports = purge()
     except ContentError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -65,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    print(summary_fr(conversations, bookings))
+    print(summary_fr(conversations, bookings, reports))
     return 0
 
 

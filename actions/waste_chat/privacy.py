@@ -21,6 +21,7 @@ from actions.core import pseudonym
 from actions.forms import guarded
 from booking import engine, memory
 from core.privacy import erase_conversation, load_privacy
+from reports.privacy import forget_sender as forget_reports
 
 from .collection import WASTE_SLOTS
 
@@ -38,6 +39,8 @@ class ActionDeleteMyData(Action):
         erased = await asyncio.to_thread(erase_conversation, sender)
         removed = await asyncio.to_thread(memory.forget, channel, sender)
         mine = await asyncio.to_thread(engine.appointments_of, channel, sender)
+        # Signalements: their contact and photo go; the place and description stay (reports/privacy.py).
+        await asyncio.to_thread(forget_reports, channel, sender)
         dispatcher.utter_message(response="utter_my_address_deleted" if removed else "utter_no_address_kept")
         if mine:
             dispatcher.utter_message(

@@ -27,6 +27,7 @@ def test_defaults_are_embedded():
         "channels.rest.GuardedRestInput",
         "channels.calendar.CalendarInput",
         "channels.socketio.GuardedSocketIOInput",
+        "channels.uploads.UploadsInput",
     }
     socketio = credentials({})["channels.socketio.GuardedSocketIOInput"]
     assert socketio["session_persistence"] is True and socketio["socketio_path"] == "/socket.io"
