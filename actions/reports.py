@@ -95,6 +95,13 @@ def _coordinate(values: List[str], low: float, high: float) -> float | None:
     return value if low <= value <= high and value == value else None
 
 
+def widget_request(kind: str) -> Dict[str, Any]:
+    """Interface 2: the widget shows « Partager ma position » / « Ajouter une photo » on a bot_uttered
+    {"custom": {"type": kind}}. Rasa 3.6's SocketIOOutput emits a json_message as keyword arguments
+    of `emit` (data=…, room=…), so the object goes under "data"."""
+    return {"data": {"custom": {"type": kind}}}
+
+
 def _words(text: str) -> str:
     return " ".join((text or "").split())
 
@@ -287,7 +294,7 @@ class ActionAskReportPlace(Action):
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         if channel_of(tracker) == "socketio":  # the widget asks consent, then the browser's position
             dispatcher.utter_message(
-                response="utter_ask_report_place_web", json_message={"type": "request_location"}
+                response="utter_ask_report_place_web", json_message=widget_request("request_location")
             )
         elif channel_of(tracker) == "facebook":
             dispatcher.utter_message(response="utter_ask_report_place_messenger")
@@ -304,7 +311,7 @@ class ActionAskReportPhoto(Action):
         skip = [button("Passer", "inform", choice="skip")]
         if channel_of(tracker) == "socketio":  # the widget shows « Ajouter une photo »
             dispatcher.utter_message(response="utter_ask_report_photo_web", buttons=skip,
-                                     json_message={"type": "request_photo"})  # fmt: skip
+                                     json_message=widget_request("request_photo"))  # fmt: skip
         elif channel_of(tracker) == "facebook":
             dispatcher.utter_message(response="utter_ask_report_photo_messenger", buttons=skip)
         else:

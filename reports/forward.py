@@ -219,7 +219,8 @@ def report_email(report: ReportView, recipient: str, sender: str, photo) -> Emai
         f"Date : {report.created_at.strftime('%d/%m/%Y %H:%M')}",
         f"Contact : {report.contact_email or report.contact_phone or 'aucun (habitant non joignable)'}",
         "",
-        "Pour que l'habitant suive ce signalement dans l'assistant, mettez à jour son état dans la base.",
+        "Pour que l'habitant suive ce signalement dans l'assistant, mettez à jour son état :",
+        f"python -m reports.cli status {report.reference} in_progress (puis closed).",
     ]
     message.set_content("\n".join(lines))
     if photo is not None:

@@ -248,3 +248,15 @@ def test_purge_and_forget_erase_contact_and_conversation_but_keep_the_place(url)
     assert store.find_report(recent.report.reference, url=url).contact_email == "b@example.fr"
     assert forget_sender("rest", "carol", now=NOW, url=url).reports == 1
     assert store.find_report(recent.report.reference, url=url).contact_email is None
+
+
+def test_agents_update_the_status_the_citizen_reads(url, monkeypatch, capsys):
+    from reports import cli
+
+    monkeypatch.setenv("GRU_DATABASE_URL", url)
+    saved = save_report(report(Place("described", "rue neuve")), forward=False, now=NOW, url=url)
+    assert cli.main(["status", saved.report.reference.lower(), "in_progress"]) == 0
+    assert "en cours de traitement" in capsys.readouterr().out
+    assert store.find_report(saved.report.reference, url=url).status == "in_progress"
+    assert cli.main(["status", "SIG-2026-999999", "closed"]) == 1
+    assert cli.main(["status", "RDV-ABCDEF", "closed"]) == 2
