@@ -32,7 +32,7 @@ from actions.common import (
     text_of,
 )
 from actions.context import TERRITORY, pseudonym
-from actions.forms import FormDone, FormValidation, guarded
+from actions.forms import DIGRESSIONS, FormDone, FormValidation, guarded
 from actions.waste_chat.address import _search as search_address
 from actions.waste_chat.content import WASTE
 from core.http import timeout_from_env
@@ -40,6 +40,7 @@ from reports import photos
 from reports.config import load_reports_config, match_category, match_danger
 from reports.forward import forward_now, forwarder_from_env
 from reports.store import NewReport, Place, count_again, find_same, save_report
+from waste.geocoder import extract_address
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +113,15 @@ class ValidateReportForm(FormValidation):
     restart_intent = "report_problem"
     working_slots = WORKING_SLOTS
 
+    def is_answer(self, tracker, requested: str | None) -> bool:
+        """A place or a description the NLU read as a question (« le lampadaire de la mairie
+        reste allumé » as opening hours) is an answer: several words and no question mark.
+        Stop and hand-off always end the form."""
+        if requested in ("report_place", "report_description") and intent_of(tracker) in DIGRESSIONS:
+            text = text_of(tracker)
+            return "?" not in text and len(text.split()) >= 4
+        return super().is_answer(tracker, requested)
+
     async def form_slots(self, domain_slots, dispatcher, tracker, domain) -> List[str]:
         if tracker.get_slot("report_danger") or tracker.get_slot("report_duplicate"):
             return []
@@ -163,7 +173,7 @@ class ValidateReportForm(FormValidation):
             return self.fail(dispatcher, tracker, "report_place", "utter_report_place_invalid")
         place = Place("described", text)
         try:
-            candidates = await search_address(text)
+            candidates = await search_address(extract_address(text))
         except Exception:  # noqa: BLE001 - the geocoder down: the citizen's words are the place
             logger.warning(
                 "geocoder unavailable for a report (conversation %s)", pseudonym(tracker.sender_id)

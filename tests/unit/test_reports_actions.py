@@ -133,3 +133,16 @@ async def test_the_summary_confirmed_or_cancelled():
     assert result["form_outcome"] == "stopped"
     result, said = await answer("report_confirm", typed("peut-être", "inform", 0.3))
     assert is_failure(result, "report_confirm") and said == ["utter_report_confirm_expected"]
+
+
+def test_a_description_read_as_a_question_is_still_an_answer():
+    from tests.unit.test_forged_payloads import tracker
+
+    form = ValidateReportForm()
+    statement = typed("le lampadaire de la mairie reste allumé toute la nuit", "opening_hours")
+    assert form.is_answer(tracker(statement, {}, FORM), "report_description")
+    question = typed("la mairie est ouverte le samedi ?", "opening_hours")
+    assert not form.is_answer(tracker(question, {}, FORM), "report_description")
+    assert not form.is_answer(
+        tracker(typed("je veux arrêter tout ça", "stop"), {}, FORM), "report_description"
+    )
