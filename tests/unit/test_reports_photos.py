@@ -110,3 +110,21 @@ def test_messenger_photos_come_from_meta_cdn_only(monkeypatch):
     ):
         assert not allowed_photo_url(url), url
     assert allowed_photo_url("http://127.0.0.1:8000/photo.jpg", hosts=("127.0.0.1",))
+
+
+def test_messenger_image_and_location_attachments_become_report_payloads():
+    from tests.unit.test_channels_messenger import event, run_batch
+
+    def with_attachment(psid: str, kind: str, payload: dict) -> dict:
+        body = event(psid)
+        body["message"] = {"mid": "m", "attachments": [{"type": kind, "payload": payload}]}
+        return body
+
+    image = with_attachment("p1", "image", {"url": "https://x.fbcdn.net/a.jpg"})
+    place = with_attachment("p2", "location", {"coordinates": {"lat": 47.9, "long": 1.9}})
+    broken = with_attachment("p3", "location", {"coordinates": {"lat": 95, "long": 1}})
+    messages, _ = run_batch([image, place, broken])
+    assert [(m.sender_id, m.text) for m in messages] == [
+        ("p1", '/share_photo{"photo_url": "https://x.fbcdn.net/a.jpg"}'),
+        ("p2", '/share_location{"latitude": 47.9, "longitude": 1.9}'),
+    ]
