@@ -81,6 +81,7 @@ SWITCHES = {
     "delete_my_data": "action_delete_my_data",
     "alerts_subscribe": "alerts_form",
     "alerts_unsubscribe": "action_alerts_unsubscribe",
+    "report_problem": "report_form",
 }
 SWITCH_CONFIDENCE = 0.8
 

@@ -25,6 +25,7 @@ from actions.context import TERRITORY, pseudonym
 from actions.forms import FormDone, FormValidation
 from booking import attempts
 from core.text import format_date_fr
+from reports.tracking import ReportTrackingAdapter
 from tracking.connector import FileNotFound, TrackingUnavailable, connector_from_env, normalise_reference
 
 logger = logging.getLogger(__name__)
@@ -37,8 +38,12 @@ TRACKING_SLOTS = ("tracking_ref", "tracking_factor", "tracking_result", "trackin
 _CONNECTOR = None
 
 
-def connector():
+def connector(reference: str | None = None):
+    """The back-office of this reference: reports (SIG-) are in the application database,
+    requests and subsidies in the configured tracking back-office."""
     global _CONNECTOR
+    if reference and reference.startswith("SIG-"):
+        return ReportTrackingAdapter()
     if _CONNECTOR is None:
         _CONNECTOR = connector_from_env()
     return _CONNECTOR
@@ -49,7 +54,9 @@ def contact_values(service_key: str | None) -> Dict[str, str]:
     return {"service_name": service.name, "phone": service.phone, "email": service.email}
 
 
-_REFERENCE_IN_TEXT = re.compile(r"\b(?:DEM|SUB)[\s-]?\d{4}[\s-]?\d{3,6}\b|\b\d{1,3}-\d{3,6}\b", re.IGNORECASE)
+_REFERENCE_IN_TEXT = re.compile(
+    r"\b(?:DEM|SUB|SIG)[\s-]?\d{4}[\s-]?\d{3,6}\b|\b\d{1,3}-\d{3,6}\b", re.IGNORECASE
+)
 
 
 def reference_in(tracker: Tracker) -> str | None:
@@ -96,7 +103,8 @@ class ValidateTrackingForm(FormValidation):
         if await asyncio.to_thread(attempts.is_locked, keys):  # before the back-office is asked
             return self.filled(tracking_done="refused", tracking_factor="-")
         try:
-            status = await connector().lookup(tracker.get_slot("tracking_ref"), answer)
+            reference = tracker.get_slot("tracking_ref")
+            status = await connector(reference).lookup(reference, answer)
         except TrackingUnavailable:
             logger.warning("tracking back-office unavailable (conversation %s)", pseudonym(tracker.sender_id))
             return self.filled(tracking_done="unavailable", tracking_factor="-")

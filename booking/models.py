@@ -229,3 +229,77 @@ class FailedAttempt(Base):
     locked_until = Column(DateTime)  # UTC; None: not locked
 
     __table_args__ = (Index("ix_failed_attempts_last_failure_at", "last_failure_at"),)
+
+
+# ---- signalements (reports/store.py, reports/forward.py) ---------------------------------------
+
+REPORT_STATUSES = ("received", "in_progress", "closed")
+FORWARD_STATUSES = ("none", "pending", "sent", "given_up")
+
+
+class Report(Base):
+    """A problem in the street reported by a citizen (« signalement »), reference SIG-AAAA-NNNNNN.
+
+    The row is also the forwarding outbox (reports/forward.py): ``forward_status`` pending until the
+    back-office (w.c.s. or the service's e-mail) has it, retried at ``next_attempt_at``.
+    Personal data: the contact, the conversation id and the photo, erased by the retention purge
+    (booking/privacy.py) and on « oubliez mes données »; the place and description stay.
+    """
+
+    __tablename__ = "reports"
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(15), nullable=False, unique=True)
+    category = Column(String(40), nullable=False)
+    service = Column(String(40), nullable=False)
+    place_kind = Column(String(10), nullable=False)  # address | location | described
+    place = Column(String(300), nullable=False)  # address label, « position partagée » or the words
+    latitude = Column(Float)
+    longitude = Column(Float)
+    description = Column(String(1000), nullable=False)
+    photo_id = Column(String(32))  # an uploads.id
+    contact_email = Column(String(200))
+    contact_phone = Column(String(30))
+    channel = Column(String(30), nullable=False)
+    sender_id = Column(String(200), nullable=False)
+    status = Column(String(12), nullable=False, default="received")
+    reporters = Column(Integer, nullable=False, default=1)  # citizens who reported it (dedupe)
+    created_at = Column(DateTime, nullable=False)
+    updated_at = Column(DateTime, nullable=False)
+    forward_status = Column(String(10), nullable=False, default="none")
+    forward_attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(DateTime)
+    forward_error = Column(String(30))  # a kind (timeout, rejected, ...), never a message
+    backoffice_id = Column(String(64))
+    backoffice_url = Column(String(300))
+
+    __table_args__ = (
+        CheckConstraint("status IN ('received', 'in_progress', 'closed')", name="status_known"),
+        CheckConstraint("place_kind IN ('address', 'location', 'described')", name="place_kind_known"),
+        CheckConstraint(
+            "forward_status IN ('none', 'pending', 'sent', 'given_up')", name="forward_status_known"
+        ),
+        CheckConstraint("reporters >= 1", name="reporters_positive"),
+        Index("ix_reports_category_created", "category", "created_at"),
+        Index("ix_reports_forward_due", "forward_status", "next_attempt_at"),
+        Index("ix_reports_sender", "channel", "sender_id"),
+    )
+
+
+class Upload(Base):
+    """A photo a citizen sent (webchat upload or Messenger attachment), re-encoded without its
+    metadata and stored under var/uploads/<id>.<ext>. Tied to the conversation that sent it:
+    nobody else can attach it to a report."""
+
+    __tablename__ = "uploads"
+    id = Column(String(32), primary_key=True)  # 32 random hex digits
+    channel = Column(String(30), nullable=False)
+    sender_id = Column(String(200), nullable=False)
+    content_type = Column(String(30), nullable=False)
+    size = Column(Integer, nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    report_reference = Column(String(15))  # set when attached to a report
+
+    __table_args__ = (
+        Index("ix_uploads_sender", "channel", "sender_id"),
+        Index("ix_uploads_created", "created_at"),
+    )

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import logging
 import os
 from typing import Any, Awaitable, Callable, Dict, List, Set
@@ -180,7 +181,12 @@ class GuardedMessenger(Messenger):
             text = body["quick_reply"]["payload"]
         elif self._is_user_message(message):
             text = body["text"]
-        elif any(check(message) for check in self.ATTACHMENT_CHECKS):  # audio, image, video, file
+        elif self._is_image_message(message):  # a photo for a report (actions/reports.py downloads it)
+            text = "/share_photo" + json.dumps({"photo_url": str(body["attachments"][0]["payload"]["url"])})
+        elif location_of(body) is not None:  # a position shared from the Messenger app, for a report
+            latitude, longitude = location_of(body)
+            text = "/share_location" + json.dumps({"latitude": latitude, "longitude": longitude})
+        elif any(check(message) for check in self.ATTACHMENT_CHECKS):  # audio, video, file
             text = body["attachments"][0]["payload"]["url"]
         else:
             text = None
@@ -224,6 +230,23 @@ class GuardedMessenger(Messenger):
             logger.error("Messenger message could not be handled: %s", log_privacy.describe_error(exc))
         finally:
             await out_channel.send_action(sender_id, sender_action="typing_off")
+
+
+def location_of(body: Dict[str, Any]) -> tuple[float, float] | None:
+    """(latitude, longitude) of a Messenger location attachment, or None."""
+    attachments = body.get("attachments")
+    if not isinstance(attachments, list) or not attachments or not isinstance(attachments[0], dict):
+        return None
+    if attachments[0].get("type") != "location":
+        return None
+    coordinates = (attachments[0].get("payload") or {}).get("coordinates") or {}
+    try:
+        latitude, longitude = float(coordinates["lat"]), float(coordinates["long"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None
+    return latitude, longitude
 
 
 def event_kind(event: Dict[str, Any]) -> str:

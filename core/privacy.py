@@ -57,7 +57,13 @@ class PrivacyConfigError(ContentError):
 
 Days = conint(ge=1, le=3650)
 Sentence = constr(strip_whitespace=True, min_length=1)
-DURATIONS = ("conversations_days", "bookings_days_after", "remembered_address_days", "alerts_consent_days")
+DURATIONS = (
+    "conversations_days",
+    "bookings_days_after",
+    "remembered_address_days",
+    "alerts_consent_days",
+    "reports_days",
+)
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
@@ -67,6 +73,7 @@ class Retention(ContentModel):
     remembered_address_days: Days
     # Crisis alerts subscriptions (alerts/subscriptions.py), counted from the consent given.
     alerts_consent_days: Days = 730
+    reports_days: Days = 365  # signalements: contact, conversation id and photo erased after
 
 
 class Dpo(ContentModel):

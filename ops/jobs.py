@@ -59,6 +59,13 @@ def default_jobs(env: Mapping[str, str] | None = None) -> List[PeriodicJob]:
             every_s=float(env.get("GRU_ANTS_OUTBOX_EVERY", "300")),
             enabled=lambda e: bool(e.get("GRU_ANTS_API_URL") and e.get("GRU_ANTS_API_TOKEN")),
         ),
+        # Reports the back-office did not take yet are retried from their outbox (reports/forward.py).
+        PeriodicJob(
+            "reports-outbox",
+            [sys.executable, "-m", "reports.forward"],
+            every_s=float(env.get("GRU_REPORTS_OUTBOX_EVERY", "300")),
+            enabled=lambda e: (e.get("GRU_REPORTS_FORWARD") or "none").strip().lower() != "none",
+        ),
         # Retention limits of the privacy file (territory/demo/privacy.yml): once a day.
         PeriodicJob("purge", [sys.executable, "-m", "ops.purge"], every_s=DAY_S, first_after_s=300.0),
     ]

@@ -23,13 +23,17 @@ from alerts.subscriptions import AlertsPurge, purge_alerts
 from booking.privacy import BookingPurge, purge_bookings
 from core.content import ContentError
 from core.privacy import ConversationPurge, load_privacy, mask_idle_triages, purge_conversations
+from reports.privacy import ReportsPurge, purge_reports
 
 # A conversation silent this long has left its session (Rasa's session_expiration_time: 60 min).
 IDLE = timedelta(hours=1)
 
 
 def summary_fr(
-    conversations: ConversationPurge, bookings: BookingPurge, alerts: AlertsPurge | None = None
+    conversations: ConversationPurge,
+    bookings: BookingPurge,
+    reports: ReportsPurge | None = None,
+    alerts: AlertsPurge | None = None,
 ) -> str:
     text = (
         f"Purge des données : {conversations.events} message(s) ou événement(s) de conversation supprimé(s) "
@@ -37,6 +41,11 @@ def summary_fr(
         f"{bookings.appointments} rendez-vous anonymisé(s), "
         f"{bookings.addresses} adresse(s) mémorisée(s) supprimée(s)."
     )
+    if reports is not None:
+        text += (
+            f" {reports.reports} signalement(s) sans contact ni photo désormais, "
+            f"{reports.photos} photo(s) supprimée(s)."
+        )
     if alerts is not None:
         text += f" Alertes : {alerts.unconfirmed + alerts.expired} abonnement(s) supprimé(s)."
     return text
@@ -47,14 +56,15 @@ def purge(
     now: datetime | None = None,
     tracker_url: str | None = None,
     database_url: str | None = None,
-) -> tuple[ConversationPurge, BookingPurge]:
+) -> tuple[ConversationPurge, BookingPurge, ReportsPurge]:
     policy = load_privacy()
     now = now or datetime.now(timezone.utc)
     before = now - timedelta(days=policy.retention.conversations_days)
     conversations = purge_conversations(before, url=tracker_url)
     mask_idle_triages(now - IDLE, url=tracker_url)
     bookings = purge_bookings(policy.retention, now=now, url=database_url)
-    return conversations, bookings
+    reports = purge_reports(policy.retention.reports_days, now=now, url=database_url)
+    return conversations, bookings, reports
 
 
 def purge_alert_subscriptions(*, database_url: str | None = None) -> AlertsPurge:
@@ -75,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.parse_args(argv)
     try:
-        conversations, bookings = purge()
+        conversations, bookings, reports = purge()
         alerts = purge_alert_subscriptions()
     except ContentError as exc:
         print(exc, file=sys.stderr)
@@ -86,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    print(summary_fr(conversations, bookings, alerts))
+    print(summary_fr(conversations, bookings, reports, alerts))
     return 0
 
 

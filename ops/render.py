@@ -25,6 +25,7 @@ FACEBOOK_CHANNEL = "channels.facebook.GuardedFacebookInput"  # Messenger, same U
 CALENDAR_CHANNEL = "channels.calendar.CalendarInput"  # serves the waste calendar (.ics), no messages
 ALERTS_CHANNEL = "channels.alerts.AlertsInput"  # crisis alerts: e-mail links, inbound SMS, broadcast
 SOCKETIO_CHANNEL = "channels.socketio.GuardedSocketIOInput"  # Rasa's socketio, size limits, room fix
+UPLOADS_CHANNEL = "channels.uploads.UploadsInput"  # the webchat's photo upload for a report, no messages
 # Rasa's SQL tracker store that masks welfare details and erases a conversation on request.
 TRACKER_STORE = "channels.tracker_store.RedactingSQLTrackerStore"
 FACEBOOK_VARS = ("FACEBOOK_VERIFY_TOKEN", "FACEBOOK_APP_SECRET", "FACEBOOK_PAGE_ACCESS_TOKEN")
@@ -117,6 +118,7 @@ def credentials(env: Mapping[str, str]) -> Dict[str, Any]:
         REST_CHANNEL: None,
         CALENDAR_CHANNEL: None,
         ALERTS_CHANNEL: None,
+        UPLOADS_CHANNEL: None,
         SOCKETIO_CHANNEL: {
             "user_message_evt": "user_uttered",
             "bot_message_evt": "bot_uttered",

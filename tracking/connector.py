@@ -28,7 +28,7 @@ from typing import Protocol, runtime_checkable
 
 from core.text import fold_key
 
-KINDS = ("request", "subsidy")
+KINDS = ("request", "subsidy", "report")
 STAGES = ("received", "in_progress", "waiting_document", "decided", "closed")
 STAGE_FR = {
     "received": "reçue",
@@ -40,7 +40,7 @@ STAGE_FR = {
 DECISIONS = ("accepted", "refused")
 DECISION_FR = {"accepted": "acceptée", "refused": "refusée"}
 # Reference prefix -> kind of file.
-PREFIX_KIND = {"DEM": "request", "SUB": "subsidy"}
+PREFIX_KIND = {"DEM": "request", "SUB": "subsidy", "SIG": "report"}
 NOT_FOUND_MESSAGE = "aucun dossier ne correspond à ce numéro et à ces informations"
 
 
@@ -83,7 +83,7 @@ class TrackingConnector(Protocol):
 
 MAX_REFERENCE_INPUT = 80  # « référence : DEM-2026-004217 » is 30 characters: a longer text is no reference
 _SEP = r"[\s\-_./]*"
-_PREFIXED_RE = re.compile(rf"^(DEM|SUB){_SEP}(20\d\d){_SEP}(\d{{1,8}})$")
+_PREFIXED_RE = re.compile(rf"^(DEM|SUB|SIG){_SEP}(20\d\d){_SEP}(\d{{1,8}})$")
 _LEGACY_RE = re.compile(r"^(\d{1,4})\s*[-\s]\s*(\d{1,8})$")
 _LABEL_RE = re.compile(
     r"^(?:N\s*°|NO\.?|NUM[EÉ]RO|R[EÉ]F[EÉ]RENCE|R[EÉ]F\.?|DOSSIER|#)\s*:?\s*", re.IGNORECASE

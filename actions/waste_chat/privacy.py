@@ -26,6 +26,7 @@ from actions.forms import guarded
 from booking import engine, memory
 from core import clock
 from core.privacy import erase_conversation, load_privacy
+from reports.privacy import forget_sender as forget_reports
 
 from .collection import WASTE_SLOTS
 
@@ -50,6 +51,8 @@ class ActionDeleteMyData(Action):
             cancelled = await self.cancel_all(mine, channel, sender)
             mine = await asyncio.to_thread(engine.appointments_of, channel, sender)
         alerts = await forget_alerts(channel, sender)  # crisis alerts subscriptions (actions/alerts.py)
+        # Signalements: their contact and photo go; the place and description stay (reports/privacy.py).
+        await asyncio.to_thread(forget_reports, channel, sender)
         dispatcher.utter_message(response="utter_my_address_deleted" if removed else "utter_no_address_kept")
         if alerts:
             dispatcher.utter_message(response="utter_alerts_forgotten")

@@ -118,8 +118,60 @@ def graph():
     server.shutdown()
 
 
+class Inbox:
+    """A local SMTP server's mailbox (aiosmtpd): the reports e-mailed to the services."""
+
+    def __init__(self):
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes, policy
+
+        self.messages.append(
+            (list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=policy.default))
+        )
+        return "250 Message accepted"
+
+
 @pytest.fixture(scope="session")
-def stack(ants, graph, app_db, tmp_path_factory):
+def smtp():
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    inbox.port = controller.port
+    yield inbox
+    controller.stop()
+
+
+class FakeCdn(BaseHTTPRequestHandler):
+    """Meta's CDN for Messenger attachments, locally: serves the photos a test puts in `files`."""
+
+    files: dict = {}
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        data = FakeCdn.files.get(urllib.parse.urlparse(self.path).path)
+        self.send_response(200 if data else 404)
+        self.send_header("Content-Type", "image/jpeg")
+        self.send_header("Content-Length", str(len(data or b"")))
+        self.end_headers()
+        self.wfile.write(data or b"")
+
+
+@pytest.fixture(scope="session")
+def cdn():
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), FakeCdn)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def stack(ants, graph, app_db, smtp, cdn, tmp_path_factory):
     from ops import servers
 
     if not any((ROOT / "models").glob("*.tar.gz")):
@@ -135,6 +187,15 @@ def stack(ants, graph, app_db, tmp_path_factory):
         GRU_HUB_TOKEN=HUB_TOKEN,
         GRU_HUB_PORT=str(free_port()),
         GRU_FACEBOOK_GRAPH_URL=f"http://127.0.0.1:{graph.server_port}/v19.0",
+        # Signalements: e-mailed to the services through the local SMTP server; Messenger photos
+        # downloaded from the local CDN; uploads kept in the test's folder.
+        GRU_REPORTS_FORWARD="email",
+        GRU_SMTP_HOST="127.0.0.1",
+        GRU_SMTP_PORT=str(smtp.port),
+        GRU_SMTP_STARTTLS="false",
+        GRU_SMTP_FROM="assistant@villebrune.example",
+        GRU_REPORTS_PHOTO_HOSTS="127.0.0.1",
+        GRU_UPLOADS_DIR=str(base / "uploads"),
         **FACEBOOK,
     )
     env.pop("GRU_LOCK_STORE_URL", None)
@@ -143,6 +204,7 @@ def stack(ants, graph, app_db, tmp_path_factory):
         rasa_port=free_port(), action_port=free_port(), env=env, run_dir=base / "run", log=log
     )
     running.hub_url = f"http://127.0.0.1:{env['GRU_HUB_PORT']}"
+    running.uploads_dir = base / "uploads"
     yield running
     running.stop()
     log.close()

@@ -484,7 +484,7 @@ def test_check_content_on_the_demo_files():
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert "✓ territory/demo/waste.yml — collecte des déchets" in lines
-    assert len([line for line in lines if line.startswith("✓ ")]) == 11  # + alerts.yml
+    assert len([line for line in lines if line.startswith("✓ ")]) == 12  # + alerts.yml, reports.yml
     assert lines[-1] == "Les 11 fichiers de contenu sont valides."
 
 

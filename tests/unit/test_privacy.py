@@ -44,7 +44,7 @@ NOW = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
 
 def test_the_demo_policy():
     assert POLICY.retention == Retention(
-        conversations_days=30, bookings_days_after=90, remembered_address_days=365
+        conversations_days=30, bookings_days_after=90, remembered_address_days=365, reports_days=180
     )
     assert POLICY.dpo.email == "dpo@villebrune.example"
     assert any("30 jours" in POLICY.fill(line) for line in POLICY.notice.data)

@@ -28,6 +28,7 @@ def test_defaults_are_embedded():
         "channels.calendar.CalendarInput",
         "channels.alerts.AlertsInput",
         "channels.socketio.GuardedSocketIOInput",
+        "channels.uploads.UploadsInput",
     }
     socketio = credentials({})["channels.socketio.GuardedSocketIOInput"]
     assert socketio["session_persistence"] is True and socketio["socketio_path"] == "/socket.io"

@@ -1,0 +1,1 @@
+"""Reporting a problem in the street (signalement): categories, dangers, storage, forwarding."""
