@@ -24,6 +24,7 @@ from booking.facts import NATIONAL_FACTS_LABEL, facts_path, load_national_facts
 from core.content import ContentError, shown_path
 from core.privacy import PRIVACY_LABEL, load_privacy, privacy_path
 from core.territory import TERRITORY_LABEL, load_territory, territory_path
+from events.local import EVENTS_LABEL, events_path, load_events_file
 from tracking.local import TRACKING_LABEL, load_tracking_file, tracking_path
 from waste.config import WASTE_LABEL, load_waste_config, waste_path
 from waste.recycling import RECYCLING_LABEL, load_recycling_config, recycling_path
@@ -42,6 +43,7 @@ CONTENT_FILES: Tuple[Tuple[str, Callable[[], Path], Callable[[Path], object]], .
     (TRACKING_LABEL, tracking_path, load_tracking_file),
     (NATIONAL_FACTS_LABEL, facts_path, load_national_facts),
     (PRIVACY_LABEL, privacy_path, load_privacy),
+    (EVENTS_LABEL, events_path, load_events_file),
 )
 
 
