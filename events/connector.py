@@ -134,14 +134,6 @@ def looks_for_children(*texts: str | None) -> bool:
     return any(_CHILDREN.search(fold(t)) for t in texts if t)
 
 
-def in_window(moment: datetime, query: EventQuery, now: datetime) -> bool:
-    """Whether an occurrence beginning at `moment` (or running at `now`) answers the query's dates."""
-    start = query.start or now
-    if query.end is not None and moment > query.end:
-        return False
-    return moment >= start
-
-
 def connector_from_env(env: Mapping[str, str] = os.environ) -> EventsConnector:
     """The adapter chosen by GRU_EVENTS_ADAPTER: local (default) or openagenda."""
     kind = (env.get("GRU_EVENTS_ADAPTER") or "").strip().lower() or "local"

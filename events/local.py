@@ -268,15 +268,15 @@ def image_url(name: str | None, base: str | None = None) -> str | None:
 
 def next_occurrence(event: LocalEvent, query: EventQuery, now: datetime) -> Event | None:
     """The first occurrence of `event` running at or after the window's start (`now` when the
-    query has none) and beginning before its end; None when there is none within SEARCH_DAYS."""
+    query has none or it has passed) and beginning before its end; None when there is none
+    within SEARCH_DAYS."""
     tz = now.tzinfo
-    start = query.start or now
+    start = max(query.start, now) if query.start else now  # a kept query is never in the past
     today = now.date()
     day = start.date()
-    last = min(
-        (query.end.date() if query.end else day + timedelta(days=SEARCH_DAYS)),
-        day + timedelta(days=SEARCH_DAYS),
-    )
+    last = day + timedelta(days=SEARCH_DAYS)
+    if query.end is not None:
+        last = min(last, query.end.date())
     begin_t, end_t = _clock(event.when.start), _clock(event.when.end) if event.when.end else None
     while day <= last:
         if event.when.matches(day, today):
