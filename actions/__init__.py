@@ -26,6 +26,7 @@ from core.content import ContentError, shown_path
 from core.privacy import PRIVACY_LABEL, load_privacy, privacy_path
 from core.territory import TERRITORY_LABEL, load_territory, territory_path
 from reports.config import REPORTS_LABEL, load_reports_config, reports_path
+from events.local import EVENTS_LABEL, events_path, load_events_file
 from tracking.local import TRACKING_LABEL, load_tracking_file, tracking_path
 from waste.config import WASTE_LABEL, load_waste_config, waste_path
 from waste.recycling import RECYCLING_LABEL, load_recycling_config, recycling_path
@@ -46,6 +47,7 @@ CONTENT_FILES: Tuple[Tuple[str, Callable[[], Path], Callable[[Path], object]], .
     (PRIVACY_LABEL, privacy_path, load_privacy),
     (ALERTS_LABEL, alerts_path, load_alerts_config),
     (REPORTS_LABEL, reports_path, load_reports_config),
+    (EVENTS_LABEL, events_path, load_events_file),
 )
 
 

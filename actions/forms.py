@@ -63,6 +63,7 @@ DIGRESSIONS = {
     "bot_challenge": "utter_iamabot",
     "opening_hours": "action_opening_hours",
     "id_documents_info": "action_id_documents_info",
+    "events": "action_events",
 }
 
 # Other flows a citizen may switch to from any form: intent → the action its rule starts.
