@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import uuid
 
 import pytest
 import socketio
@@ -106,11 +107,11 @@ class FakeAssistant:
         self.sio.on("user_uttered", self.user_uttered)
 
     async def page(self, request):
-        config = {"socketUrl": str(request.url.origin()), "title": "Assistant de test", **self.config}
+        config = {"title": "Assistant de test", **self.config}  # socketUrl: the page's origin
         return aioweb.Response(text=PAGE.replace("__CONFIG__", json.dumps(config)), content_type="text/html")
 
     async def session_request(self, sid, data):
-        session_id = (data or {}).get("session_id") or "s" * 32
+        session_id = (data or {}).get("session_id") or uuid.uuid4().hex
         await self.sio.enter_room(sid, session_id)
         await self.sio.emit("session_confirm", session_id, room=sid)
 

@@ -8,9 +8,11 @@
 const SAFE_SCHEMES = /^(https?:|mailto:|tel:)/i;
 const BULLET = /^\s*[-*•]\s+(.*)$/;
 const NUMBERED = /^\s*\d{1,3}[.)]\s+(.*)$/;
-// [text](address) | **bold** | __bold__ | *italics* | _italics_ | a bare https:// address
+// [text](address) | **bold** | __bold__ | *italics* | a bare https:// address
+// (no _italics_: it would need a look-behind, a syntax error in older Safari on iOS,
+// and underscores are common in what citizens and references write)
 const INLINE =
-  /\[([^\]\n]{1,300})\]\(([^()\s]{1,2000})\)|\*\*([^*\n]+?)\*\*|__([^_\n]+?)__|\*([^*\s][^*\n]*?)\*|(?<![\w])_([^_\s][^_\n]*?)_(?![\w])|(https?:\/\/[^\s<>"]+[^\s<>".,;:!?)\]'])/g;
+  /\[([^\]\n]{1,300})\]\(([^()\s]{1,2000})\)|\*\*([^*\n]+?)\*\*|__([^_\n]+?)__|\*([^*\s][^*\n]*?)\*|(https?:\/\/[^\s<>"]+[^\s<>".,;:!?)\]'])/g;
 
 /** The address if a citizen can follow it safely, else null. */
 export function safeUrl(raw) {
@@ -30,14 +32,14 @@ export function parseInline(text) {
   let last = 0;
   for (const match of text.matchAll(INLINE)) {
     if (match.index > last) nodes.push({ type: "text", text: text.slice(last, match.index) });
-    const [whole, label, href, bold1, bold2, em1, em2, bare] = match;
+    const [whole, label, href, bold1, bold2, em, bare] = match;
     if (label !== undefined) {
       const safe = safeUrl(href);
       nodes.push(safe ? { type: "link", href: safe, children: parseInline(label) } : { type: "text", text: label });
     } else if (bold1 !== undefined || bold2 !== undefined) {
       nodes.push({ type: "strong", children: parseInline(bold1 ?? bold2) });
-    } else if (em1 !== undefined || em2 !== undefined) {
-      nodes.push({ type: "em", children: parseInline(em1 ?? em2) });
+    } else if (em !== undefined) {
+      nodes.push({ type: "em", children: parseInline(em) });
     } else if (bare !== undefined) {
       nodes.push({ type: "link", href: bare, children: [{ type: "text", text: bare }] });
     } else {

@@ -313,7 +313,7 @@ export function init(options = {}) {
 
   function say(display, message) {
     if (!ready) {
-      setStatus("Pas de connexion pour l'instant : votre message partira dès qu'elle revient. Réessayez dans un instant.");
+      setStatus("Pas de connexion pour l'instant : réessayez dans un instant.");
       return false;
     }
     clearChoices();
