@@ -98,10 +98,8 @@ class FakeAssistant:
         self.sio.attach(self.app)
         self.config: dict = {}
         self.app.router.add_get("/", self.page)
-        self.app.router.add_get(
-            "/widget.js", lambda r: aioweb.Response(body=BUNDLE.read_bytes(), content_type="text/javascript")
-        )
-        self.app.router.add_get("/pixel.png", lambda r: aioweb.Response(body=PIXEL, content_type="image/png"))
+        self.app.router.add_get("/widget.js", self.bundle)
+        self.app.router.add_get("/pixel.png", self.pixel)
         self.app.router.add_post("/webhooks/uploads/photo", self.upload)
         self.sio.on("session_request", self.session_request)
         self.sio.on("user_uttered", self.user_uttered)
@@ -109,6 +107,12 @@ class FakeAssistant:
     async def page(self, request):
         config = {"title": "Assistant de test", **self.config}  # socketUrl: the page's origin
         return aioweb.Response(text=PAGE.replace("__CONFIG__", json.dumps(config)), content_type="text/html")
+
+    async def bundle(self, request):
+        return aioweb.Response(body=BUNDLE.read_bytes(), content_type="text/javascript")
+
+    async def pixel(self, request):
+        return aioweb.Response(body=PIXEL, content_type="image/png")
 
     async def session_request(self, sid, data):
         session_id = (data or {}).get("session_id") or uuid.uuid4().hex
@@ -149,7 +153,7 @@ def assistant():
     fake = FakeAssistant()
     loop = asyncio.new_event_loop()
     port = free_port()
-    runner = aioweb.AppRunner(fake.app)
+    runner = aioweb.AppRunner(fake.app, shutdown_timeout=1.0)  # the browser's sockets are closed
 
     async def start():
         await runner.setup()
@@ -159,8 +163,19 @@ def assistant():
     asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=10)
     fake.url = f"http://127.0.0.1:{port}/"
     yield fake
-    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
+    asyncio.run_coroutine_threadsafe(stop(fake, runner), loop).result(timeout=15)
     loop.call_soon_threadsafe(loop.stop)
+
+
+async def stop(fake: FakeAssistant, runner) -> None:
+    """Close the visitors' sockets and engineio's timers, then the server."""
+    await fake.sio.shutdown()
+    await runner.cleanup()
+    current = asyncio.current_task()
+    pending = [task for task in asyncio.all_tasks() if task is not current]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
 
 
 def opened(browser, assistant, viewport=DESKTOP, **options):
@@ -174,7 +189,8 @@ def opened(browser, assistant, viewport=DESKTOP, **options):
 def test_markdown_is_rendered_safely_and_buttons_work_by_keyboard(browser, assistant):
     context, page = opened(browser, assistant)
     welcome = page.locator(".gru-bot").first
-    assert welcome.locator("ul > li").all_inner_texts() == ["lundi 8 h 30", "mardi 9 h", "mercredi 14 h"]
+    hours = welcome.locator("ul:not(.gru-replies) > li").all_inner_texts()
+    assert hours == ["lundi 8 h 30", "mardi 9 h", "mercredi 14 h"]
     assert welcome.locator("strong").inner_text() == "timbre fiscal"
     link = welcome.locator("a")
     assert link.count() == 1  # the javascript: link is refused, its words stay text
