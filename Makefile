@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WEB_STAMP := web/node_modules/.installed
+WEB_BUNDLE := web/dist/widget.js
 CHROMIUM ?= /usr/bin/chromium
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
@@ -13,11 +14,11 @@ export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 NLU_MIN_F1 ?= 0.95
 NLU_MIN_ENTITY_F1 ?= 0.90
 
-.PHONY: browser run shell train test test-fast validate test-stories test-nlu pytest bench bench-booking bench-alerts lint format install clean check-content purge audit
+.PHONY: browser test-web web-size run shell train test test-fast validate test-stories test-nlu pytest bench bench-booking bench-alerts lint format install clean check-content purge audit
 
 ## Start the action server + Rasa (REST, socketio, Facebook if configured) and the
-## demo page with the webchat widget. Ctrl-C stops.
-run: train $(WEB_STAMP)
+## demo page with the chat widget. Ctrl-C stops.
+run: train $(WEB_BUNDLE)
 	$(BIN)/python -m ops.run
 
 ## Talk to the assistant in the terminal.
@@ -34,7 +35,7 @@ train: $(STAMP)
 	  ls -t models/*.tar.gz | tail -n +2 | xargs -r rm -f; \
 	fi
 
-test: $(STAMP) $(WEB_STAMP) browser lint validate train test-stories test-nlu pytest
+test: $(STAMP) $(WEB_BUNDLE) browser lint test-web validate train test-stories test-nlu pytest
 
 ## The inner loop: lint and the unit tests, no Rasa training (under 90 s on 2 cores).
 ## The booking benchmark test (tests/bench) and the integration tests run in `make test`.
@@ -91,12 +92,25 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 
-install: $(STAMP) $(WEB_STAMP)
+install: $(STAMP) $(WEB_BUNDLE)
 
-## The website widget from npm (rasa-webchat), pinned by web/package-lock.json.
+## The website widget (web/src): socket.io-client, esbuild and axe-core from npm, pinned by
+## web/package-lock.json; the bundle web/dist/widget.js is built here (not in git) and the
+## build prints its gzipped size (fails over 60 KB).
 $(WEB_STAMP): web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	@touch $(WEB_STAMP)
+
+$(WEB_BUNDLE): $(WEB_STAMP) web/build.mjs $(wildcard web/src/*.js)
+	cd web && node build.mjs
+
+## The widget's size, gzipped (budget 60 KB).
+web-size: $(WEB_STAMP)
+	cd web && node build.mjs
+
+## The widget's safe markdown (node's test runner); the browser tests are in tests/browser.
+test-web: $(WEB_STAMP)
+	cd web && node --test test/
 
 ## Debian's Chromium for the browser test (Playwright drives it; no browser download).
 browser:
@@ -112,4 +126,4 @@ $(STAMP): requirements.lock
 	@touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) .venv-audit models/*.tar.gz results var .run web/node_modules
+	rm -rf $(VENV) .venv-audit models/*.tar.gz results var .run web/node_modules web/dist

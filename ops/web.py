@@ -1,11 +1,12 @@
-"""The sample collectivité page with the rasa-webchat widget, served by `make run`.
+"""The sample collectivité page with our chat widget, served by `make run`.
 
-A small static server (standard library): `/` is web/public/index.html, `/webchat.js`
-the widget installed from npm (web/node_modules/rasa-webchat, no CDN at run time),
+A small static server (standard library): `/` is web/public/index.html, `/widget.js`
+the widget bundled at install by esbuild (web/dist/widget.js, no CDN at run time),
 `/config.js` tells the page where Rasa's socketio channel is (GRU_SOCKET_URL, default
 the local Rasa server). The page and Rasa are on different ports: Rasa runs with --cors.
 `/confidentialite` is the privacy notice, written from territory/demo/privacy.yml (the
-welcome message links to it).
+welcome message links to it); `/accessibilite` the accessibility statement (déclaration
+d'accessibilité, RGAA 4.1) of the widget, a template filled with the territory's name.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from core.privacy import PrivacyPolicy, load_privacy
+from core.territory import Territory, load_territory
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC = ROOT / "web" / "public"
-WIDGET = ROOT / "web" / "node_modules" / "rasa-webchat" / "lib" / "index.js"
+WIDGET = ROOT / "web" / "dist" / "widget.js"
 
 
 class PageHandler(SimpleHTTPRequestHandler):
@@ -34,13 +36,18 @@ class PageHandler(SimpleHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         path = self.path.split("?", 1)[0]
         if path == "/config.js":
+            # The page's widget configuration gets the socket URL of this deployment.
+            socket = json.dumps(self.socket_url)
             return self._send(
-                f"window.GRU_CONFIG = {json.dumps({'socketUrl': self.socket_url})};", "text/javascript"
+                f"window.GRU_WIDGET = Object.assign(window.GRU_WIDGET || {{}}, {{socketUrl: {socket}}});",
+                "text/javascript",
             )
-        if path == "/webchat.js":
+        if path == "/widget.js":
             if not WIDGET.exists():
-                return self.send_error(503, "rasa-webchat is not installed: run make install")
-            return self._send(WIDGET.read_bytes(), "text/javascript")
+                return self.send_error(503, "the widget is not built: run make install")
+            return self._send(WIDGET.read_bytes(), "text/javascript; charset=utf-8")
+        if path in ("/accessibilite", "/accessibilite/"):
+            return self._send(accessibility_page(load_territory()), "text/html; charset=utf-8")
         if path in ("/confidentialite", "/confidentialite/"):
             return self._send(privacy_page(load_privacy()), "text/html; charset=utf-8")
         if path in ("/", "/index.html"):
@@ -103,6 +110,65 @@ def privacy_page(policy: PrivacyPolicy) -> str:
       Courrier : {html.escape(dpo.address)}</address>
     <h2>Réclamation</h2>
     <p>{text(notice.complaint)}</p>
+    <p><a href="/">Retour à l'accueil</a></p>
+  </main>
+</body>
+</html>
+"""
+
+
+def accessibility_page(territory: Territory) -> str:
+    """The déclaration d'accessibilité of the chat widget (the model of the RGAA 4.1 statement):
+    a template the collectivité completes once its audit is done (state, date, contact)."""
+    name = html.escape(territory.display_name)
+    service = territory.services.get(territory.default_service)
+    contact = (
+        f'<a href="mailto:{html.escape(service.email)}">{html.escape(service.email)}</a>, '
+        f"{html.escape(service.phone)}, {html.escape(service.address)}"
+        if service
+        else html.escape(territory.website)
+    )
+    return f"""<!DOCTYPE html>
+<html lang="fr">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Déclaration d'accessibilité de l'assistant en ligne — {name}</title>
+  <style>body {{ font-family: system-ui, sans-serif; max-width: 42rem; margin: 2rem auto; padding: 0 1rem;
+  line-height: 1.5; color: #1b1b1b; }} a {{ color: #000091; }}</style>
+</head>
+<body>
+  <main>
+    <h1>Déclaration d'accessibilité</h1>
+    <p>{name} s'engage à rendre ses services en ligne accessibles, conformément à l'article 47
+    de la loi n° 2005-102 du 11 février 2005.</p>
+    <p>Cette déclaration s'applique à l'assistant en ligne (la fenêtre de discussion) du site
+    {html.escape(territory.website)}.</p>
+    <h2>État de conformité</h2>
+    <p>L'assistant en ligne est <strong>partiellement conforme</strong> au référentiel général
+    d'amélioration de l'accessibilité (RGAA), version 4.1, en attendant un audit complet.</p>
+    <h2>Résultats des tests</h2>
+    <p>Chaque version est vérifiée automatiquement avec axe-core (aucune erreur, fenêtre fermée,
+    ouverte et pendant une prise de rendez-vous) et par un parcours complet au clavier seul, sur
+    ordinateur et sur mobile. Les critères vérifiés : navigation au clavier et focus visible,
+    focus gardé dans la fenêtre ouverte puis rendu au bouton d'ouverture, annonce des nouveaux
+    messages aux lecteurs d'écran, étiquettes des champs et des boutons, contrastes, zoom à
+    200 %, animations réduites sur demande, langue française déclarée.</p>
+    <h2>Contenus non accessibles</h2>
+    <p>Aucun contenu non accessible connu à ce jour. Les photos que vous envoyez pour un
+    signalement ne reçoivent pas de texte de remplacement.</p>
+    <h2>Établissement de cette déclaration</h2>
+    <p>Technologies utilisées : HTML, CSS, JavaScript. Tests : Chromium avec axe-core, clavier
+    seul, affichage 360 × 640 et 390 × 844.</p>
+    <h2>Retour d'information et contact</h2>
+    <p>Si vous ne pouvez pas accéder à un contenu ou à un service, contactez-nous pour être
+    orienté vers une alternative accessible : {contact}.</p>
+    <h2>Voies de recours</h2>
+    <p>Si vous nous avez signalé un défaut d'accessibilité qui vous empêche d'accéder à un
+    contenu ou à un service et que vous n'avez pas obtenu de réponse satisfaisante, vous pouvez
+    écrire au Défenseur des droits (<a href="https://formulaire.defenseurdesdroits.fr/">formulaire
+    en ligne</a>), contacter son délégué dans votre région, ou écrire par courrier, gratuitement,
+    sans affranchissement, à : Défenseur des droits, Libre réponse 71120, 75342 Paris CEDEX 07.</p>
     <p><a href="/">Retour à l'accueil</a></p>
   </main>
 </body>
