@@ -25,6 +25,8 @@ from core.content import ContentError, shown_path
 from core.privacy import PRIVACY_LABEL, load_privacy, privacy_path
 from core.territory import TERRITORY_LABEL, load_territory, territory_path
 from tracking.local import TRACKING_LABEL, load_tracking_file, tracking_path
+from transport.config import TRANSPORT_LABEL, load_transport_config, transport_path
+from transport.feed import GTFS_LABEL, gtfs_path, load_feed
 from waste.config import WASTE_LABEL, load_waste_config, waste_path
 from waste.recycling import RECYCLING_LABEL, load_recycling_config, recycling_path
 from waste.sorting import SORTING_LABEL, load_sorting_guide, sorting_guide_path
@@ -42,6 +44,8 @@ CONTENT_FILES: Tuple[Tuple[str, Callable[[], Path], Callable[[Path], object]], .
     (TRACKING_LABEL, tracking_path, load_tracking_file),
     (NATIONAL_FACTS_LABEL, facts_path, load_national_facts),
     (PRIVACY_LABEL, privacy_path, load_privacy),
+    (GTFS_LABEL, gtfs_path, load_feed),
+    (TRANSPORT_LABEL, transport_path, load_transport_config),
 )
 
 

@@ -79,6 +79,7 @@ SWITCHES = {
     "request_status": "tracking_form",
     "subsidy_status": "tracking_form",
     "delete_my_data": "action_delete_my_data",
+    "school_transport": "transport_form",
 }
 SWITCH_CONFIDENCE = 0.8
 
