@@ -222,7 +222,7 @@ def say_alerts(dispatcher) -> None:
     if active_alerts is None:
         return
     for alert in active_alerts(topics=[ALERT_TOPIC]):
-        dispatcher.utter_message(response="utter_transport_alert", text=alert.text, link=alert.link or "")
+        dispatcher.utter_message(response="utter_transport_alert", alert=alert.text, link=alert.link or "")
 
 
 class ActionTransportDone(TransportForm, FormDone):
