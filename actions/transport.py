@@ -204,11 +204,23 @@ def place_buttons(network: SchoolFeed) -> List[Tuple[str, str]]:
     return choices[:MAX_PLACE_BUTTONS]
 
 
+def offered_this_turn(tracker) -> bool:
+    """True when the form has just offered close names as buttons (since the latest message)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "slot" and event.get("name") == "transport_offered" and event.get("value"):
+            return True
+    return False
+
+
 class ActionAskTransportPlace(Action):
     def name(self) -> str:
         return "action_ask_transport_place"
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+        if offered_this_turn(tracker):  # « Lequel est le vôtre ? » with the close names was just asked
+            return []
         choices = place_buttons(await feed())
         dispatcher.utter_message(
             response="utter_ask_transport_place",

@@ -272,9 +272,13 @@ def parse_feed(feed: gtfs_kit.Feed, path: Path) -> SchoolFeed:
     return index
 
 
-@lru_cache(maxsize=4)
 def load_feed(path: Path | None = None) -> SchoolFeed:
-    """Read, check and index the feed (cached per path: read once per process). Slow (pandas):
-    the action server calls it at start-up, then from a thread."""
-    path = Path(path or gtfs_path())
+    """Read, check and index the feed (GRU_GTFS_PATH when no path is given). Read once per
+    path and process; slow the first time (pandas): the action server reads it at start-up
+    (actions/__init__.py), then the actions call it from a thread."""
+    return _load(Path(path or gtfs_path()).resolve())
+
+
+@lru_cache(maxsize=4)
+def _load(path: Path) -> SchoolFeed:
     return parse_feed(_read(path), path)

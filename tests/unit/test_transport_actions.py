@@ -270,3 +270,12 @@ async def test_active_school_transport_alerts_end_the_answer(monkeypatch, at):
     assert text.endswith(
         "Information importante : Neige : aucun car scolaire ce mardi. https://www.villebrune.example/alertes"
     )
+
+
+async def test_the_question_is_not_asked_again_under_the_close_names(at):
+    dispatcher = CollectingDispatcher()
+    asked = tracker(message(), loop="transport_form")
+    offered = ["stop:BORDES", "stop:HAUTES"]
+    asked.events.append({"event": "slot", "name": "transport_offered", "value": offered})
+    assert await transport.ActionAskTransportPlace().run(dispatcher, asked, {}) == []
+    assert dispatcher.messages == []
