@@ -66,7 +66,13 @@ async def feed() -> SchoolFeed:
 
 
 def _stop_names(network: SchoolFeed):
-    return [(f"stop:{s.stop_id}", s.name, [s.name]) for s in network.stops.values()]
+    """One entry per stop name (the siblings of a stop are answered together)."""
+    seen, names = set(), []
+    for stop in network.stops.values():
+        if stop.name not in seen:
+            seen.add(stop.name)
+            names.append((f"stop:{stop.stop_id}", stop.name, [stop.name]))
+    return names
 
 
 def _school_names():
@@ -131,7 +137,7 @@ class ValidateTransportForm(TransportForm, FormValidation):
         requested = tracker.get_slot("requested_slot")
         network = await feed()
         if requested is None and intent_of(tracker) == "school_transport":
-            return self._first_message(network, dispatcher, tracker)
+            return await self._first_message(network, dispatcher, tracker)
         if requested != PLACE_SLOT:
             return {}
         chosen = next(iter(entity_values(tracker, "choice")), None)
@@ -141,7 +147,7 @@ class ValidateTransportForm(TransportForm, FormValidation):
                 return self._unknown(dispatcher, tracker)
             return self.filled(**{PLACE_SLOT: place})
         text = text_of(tracker)
-        slots = self._read_place(network, dispatcher, tracker, [*self._entity_texts(tracker), text])
+        slots = await self._read_place(network, dispatcher, [*self._entity_texts(tracker), text])
         if slots is None:
             return self._unknown(dispatcher, tracker)
         day = read_day([*entity_values(tracker, "date"), text])
@@ -153,25 +159,24 @@ class ValidateTransportForm(TransportForm, FormValidation):
     def _entity_texts(tracker) -> List[str]:
         return [*entity_values(tracker, "school"), *entity_values(tracker, "bus_stop")]
 
-    def _first_message(self, network, dispatcher, tracker) -> Dict[str, Any]:
+    async def _first_message(self, network, dispatcher, tracker) -> Dict[str, Any]:
         text = text_of(tracker)
         slots: Dict[str, Any] = {"transport_kind": kind_of(text)}
         day = read_day([*entity_values(tracker, "date"), text])
         slots["transport_day"] = day.isoformat() if day else None
         if slots["transport_kind"] == REGISTRATION:
             return slots
-        return {
-            **slots,
-            **(self._read_place(network, dispatcher, tracker, [*self._entity_texts(tracker), text]) or {}),
-        }
+        place = await self._read_place(network, dispatcher, [*self._entity_texts(tracker), text])
+        return {**slots, **(place or {})}
 
-    def _read_place(self, network, dispatcher, tracker, texts: List[str]) -> Dict[str, Any] | None:
+    @staticmethod
+    async def _read_place(network, dispatcher, texts: List[str]) -> Dict[str, Any] | None:
         """The place named (a slot), several close ones (buttons, slot left empty), or None."""
         for text in texts:
             direct = valid_place(network, f"school:{text}") or valid_place(network, f"stop:{text}")
             if direct:  # an entity normalised by a synonym (« college_jean_moulin »)
                 return {PLACE_SLOT: direct}
-            found = find_places(network, text)
+            found = await asyncio.to_thread(find_places, network, text)  # fuzzy matching: CPU work
             if len(found) == 1:
                 return {PLACE_SLOT: found[0].key}
             if found:

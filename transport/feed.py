@@ -24,6 +24,7 @@ import gtfs_kit
 import pandas as pd
 
 from core.content import ContentError, Problem, content_path, shown_path
+from core.text import fold
 
 DEFAULT_GTFS_PATH = Path(__file__).resolve().parent.parent / "territory" / "demo" / "gtfs"
 GTFS_LABEL = "transport scolaire, horaires GTFS"
@@ -86,7 +87,20 @@ class SchoolFeed:
         return self.services_by_date.get(day, frozenset())
 
     def routes_at(self, stop_id: str) -> List[str]:
-        return sorted({p.route_id for p in self.by_stop.get(stop_id, ())})
+        return sorted({p.route_id for stop in self.siblings(stop_id) for p in self.by_stop.get(stop, ())})
+
+    def siblings(self, stop_id: str) -> Tuple[str, ...]:
+        """The stops with the same name (a real feed often has one per direction or platform):
+        a citizen waiting at « Gare » means all of them."""
+        stop = self.stops.get(stop_id)
+        if stop is None:
+            return (stop_id,)
+        return tuple(s.stop_id for s in self.stops.values() if fold(s.name) == fold(stop.name))
+
+    def passages(self, stop_id: str) -> Tuple[Passage, ...]:
+        """The passages at the stop and its siblings, in time order."""
+        found = [p for stop in self.siblings(stop_id) for p in self.by_stop.get(stop, ())]
+        return tuple(sorted(found, key=lambda p: (p.at, p.route_id)))
 
 
 # ---- reading ----------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ def why_no_bus(service: DayService, today: date) -> str:
 
 def next_service_day(feed: SchoolFeed, start: date, stop_id: str | None = None) -> date | None:
     """The first day from `start` with a bus (at `stop_id` when given)."""
-    passages = feed.by_stop.get(stop_id, ()) if stop_id else None
+    passages = feed.passages(stop_id) if stop_id else None
     for offset in range(LOOK_AHEAD_DAYS):
         day = start + timedelta(days=offset)
         services = feed.services_on(day)
@@ -91,7 +91,7 @@ def _towards(feed: SchoolFeed, passage: Passage) -> str:
 def passages_at(feed: SchoolFeed, stop_id: str, day: date, after: time | None = None) -> List[Passage]:
     """The buses leaving `stop_id` on `day` (after `after`), not the ones ending there."""
     found = []
-    for passage in _passages_on(feed, feed.by_stop.get(stop_id, ()), day):
+    for passage in _passages_on(feed, feed.passages(stop_id), day):
         if feed.trips[passage.trip_id][-1] is passage:
             continue  # the terminus: the bus does not take anyone from there
         if after is None or passage.at >= after:

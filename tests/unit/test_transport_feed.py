@@ -257,3 +257,19 @@ def test_content_mistakes_are_reported_in_french(tmp_path, old, new, expected):
     with pytest.raises(TransportConfigError) as error:
         load_transport_config(content(tmp_path, old, new))
     assert expected in str(error.value)
+
+
+def test_stops_with_the_same_name_are_answered_together(tmp_path):
+    """A real feed has one « Gare » per direction: the citizen waiting there means both."""
+    folder = copy_feed(tmp_path)
+    edit(
+        folder,
+        "stops.txt",
+        "GARE,Gare,47.8995,1.9133,0",
+        "GARE,Gare,47.8995,1.9133,0\nGARE_R,Gare,47.8996,1.9134,0",
+    )
+    edit(folder, "stop_times.txt", "S1_LMJV_PM,17:10:00,17:10:00,GARE", "S1_LMJV_PM,17:10:00,17:10:00,GARE_R")
+    feed = load_feed(folder)
+    assert feed.siblings("GARE") == ("GARE", "GARE_R")
+    evening = [(p.at, p.stop_id) for p in passages_at(feed, "GARE", date(2026, 12, 3), after=time(12, 0))]
+    assert evening == [(time(17, 10), "GARE_R"), (time(17, 58), "GARE")]
