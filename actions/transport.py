@@ -84,15 +84,6 @@ def find_places(network: SchoolFeed, text: str) -> List[Candidate]:
     return best_matches(text, _school_names()) or best_matches(text, _stop_names(network))
 
 
-def place_label(network: SchoolFeed, place: str) -> str:
-    kind, _, key = place.partition(":")
-    if kind == "school":
-        school = TRANSPORT.school(key)
-        return school.name if school else key
-    stop = network.stops.get(key)
-    return stop.name if stop else key
-
-
 def valid_place(network: SchoolFeed, value: Any) -> str | None:
     if not isinstance(value, str):
         return None
