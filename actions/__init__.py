@@ -28,6 +28,8 @@ from core.territory import TERRITORY_LABEL, load_territory, territory_path
 from reports.config import REPORTS_LABEL, load_reports_config, reports_path
 from events.local import EVENTS_LABEL, events_path, load_events_file
 from tracking.local import TRACKING_LABEL, load_tracking_file, tracking_path
+from transport.config import TRANSPORT_LABEL, load_transport_config, transport_path
+from transport.feed import GTFS_LABEL, gtfs_path, load_feed
 from waste.config import WASTE_LABEL, load_waste_config, waste_path
 from waste.recycling import RECYCLING_LABEL, load_recycling_config, recycling_path
 from waste.sorting import SORTING_LABEL, load_sorting_guide, sorting_guide_path
@@ -48,6 +50,8 @@ CONTENT_FILES: Tuple[Tuple[str, Callable[[], Path], Callable[[Path], object]], .
     (ALERTS_LABEL, alerts_path, load_alerts_config),
     (REPORTS_LABEL, reports_path, load_reports_config),
     (EVENTS_LABEL, events_path, load_events_file),
+    (GTFS_LABEL, gtfs_path, load_feed),
+    (TRANSPORT_LABEL, transport_path, load_transport_config),
 )
 
 

@@ -83,6 +83,7 @@ SWITCHES = {
     "alerts_subscribe": "alerts_form",
     "alerts_unsubscribe": "action_alerts_unsubscribe",
     "report_problem": "report_form",
+    "school_transport": "transport_form",
 }
 SWITCH_CONFIDENCE = 0.8
 
