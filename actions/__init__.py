@@ -25,8 +25,8 @@ from booking.facts import NATIONAL_FACTS_LABEL, facts_path, load_national_facts
 from core.content import ContentError, shown_path
 from core.privacy import PRIVACY_LABEL, load_privacy, privacy_path
 from core.territory import TERRITORY_LABEL, load_territory, territory_path
-from reports.config import REPORTS_LABEL, load_reports_config, reports_path
 from events.local import EVENTS_LABEL, events_path, load_events_file
+from reports.config import REPORTS_LABEL, load_reports_config, reports_path
 from tracking.local import TRACKING_LABEL, load_tracking_file, tracking_path
 from transport.config import TRANSPORT_LABEL, load_transport_config, transport_path
 from transport.feed import GTFS_LABEL, gtfs_path, load_feed

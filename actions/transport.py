@@ -22,6 +22,7 @@ from rasa_sdk.events import EventType, SlotSet
 from actions.common import button, entity_values, intent_of, offered_choice, text_of
 from actions.core import TERRITORY, pseudonym
 from actions.forms import FormDone, FormValidation
+from alerts.notices import active_alerts
 from core import clock
 from core.dates import DateInPast, DateNotUnderstood, InvalidDate, parse_when
 from core.text import format_date_fr, join_fr
@@ -39,15 +40,6 @@ from transport.timetable import (
     school_trips,
     why_no_bus,
 )
-
-# ---- active alerts (interface 3: alerts.notices.active_alerts) -------------------------------
-# MERGE POINT for the lead: the alerts package (alerts/notices.py) is written on another
-# branch. Once it is merged this import succeeds, and every school transport answer ends with
-# the active alerts of topic « transport_scolaire » (snow, strike…). Until then there is none.
-try:  # pragma: no cover - depends on the merge
-    from alerts.notices import active_alerts  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover
-    active_alerts = None
 
 logger = logging.getLogger(__name__)
 
@@ -225,11 +217,15 @@ class ActionAskTransportPlace(Action):
         return [SlotSet("transport_offered", [value for value, _ in choices])]
 
 
-def say_alerts(dispatcher) -> None:
-    """The active alerts about school transport (snow, strike), when the alerts package is there."""
-    if active_alerts is None:
+async def say_alerts(dispatcher) -> None:
+    """The active crisis alerts about school transport (snow, strike: alerts/notices.py). A
+    database that does not answer only skips them: the timetable answer must never fail."""
+    try:
+        alerts = await asyncio.to_thread(active_alerts, [ALERT_TOPIC])
+    except Exception as exc:  # noqa: BLE001 - never block the answer
+        logger.warning("active alerts not read for school transport: %s", type(exc).__name__)
         return
-    for alert in active_alerts(topics=[ALERT_TOPIC]):
+    for alert in alerts:
         dispatcher.utter_message(response="utter_transport_alert", alert=alert.text, link=alert.link or "")
 
 
@@ -255,7 +251,7 @@ class ActionTransportDone(TransportForm, FormDone):
             self.stop_times(network, dispatcher, place.removeprefix("stop:"), day)
         else:
             self.school_lines(network, dispatcher, TRANSPORT.school(place.removeprefix("school:")), day)
-        say_alerts(dispatcher)
+        await say_alerts(dispatcher)
         logger.info("school transport answered: %s (conversation %s)", kind, pseudonym(tracker.sender_id))
         return self.forget()
 
