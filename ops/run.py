@@ -55,7 +55,7 @@ def main() -> int:
         f"\nPrêt en {stack.startup_seconds:.0f} s.\n"
         f"  REST     : curl -s {stack.url}/webhooks/rest/webhook -d '{body}'\n"
         f"  site     : http://localhost:{web_port}/ (page de démonstration avec le widget)\n"
-        f"  socketio : {stack.url} (widget rasa-webchat){facebook}\n"
+        f"  socketio : {stack.url} (widget du site){facebook}\n"
         f"  actions  : http://127.0.0.1:{action_port}/health\n"
         + (f"  hub ANTS : http://127.0.0.1:{hub_port}/getManagedMeetingPoints\n" if hub_port else "")
         + "Ctrl-C pour arrêter.",
