@@ -186,7 +186,7 @@ async def socketio_chat(url: str, messages: list[str]) -> list[dict]:
         "session_confirm",
         lambda data: session.update(id=data.get("session_id") if isinstance(data, dict) else data),
     )
-    await client.connect(url, socketio_path="/socket.io", transports=["websocket"])
+    await client.connect(url, socketio_path="/socket.io", transports=["polling"])
     await client.emit("session_request", {"session_id": None})
     for _ in range(50):
         if session["id"]:
