@@ -14,7 +14,7 @@ from rasa_sdk import Action
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 
 from actions.alerts import welcome_alerts
-from actions.common import intent_of
+from actions.common import intent_of, text_of
 from actions.context import TERRITORY, latest_entity, pseudonym
 from actions.replies import (
     INTENT_TOPICS,
@@ -29,6 +29,7 @@ from actions.replies import (
 )
 from actions.welfare import warn_if_danger
 from core.privacy import load_privacy
+from reports.config import load_reports_config, match_danger
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,13 @@ class ActionHandleFallback(Action):
         return "action_handle_fallback"
 
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
+        # A danger in the street (gas smell, fallen line, flooding) gets the emergency numbers
+        # whatever the NLU made of it (reports/config.py), and nothing else.
+        danger = match_danger(load_reports_config(), text_of(tracker))
+        if danger is not None:
+            dispatcher.utter_message(response="utter_report_danger", advice=danger.advice)
+            dispatcher.utter_message(response="utter_report_danger_after")
+            return []
         # A message the NLU did not understand may still be a call for help.
         warn_if_danger(dispatcher, tracker)
         ranking = tracker.latest_message.get("intent_ranking") or []

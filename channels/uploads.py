@@ -71,7 +71,7 @@ class UploadsInput(InputChannel):
             session = request.headers.get(SESSION_HEADER, "")
             if not session.strip() or len(session) > MAX_SENDER_CHARS:
                 return _error("no_session", 400)
-            if rates.check(session, client_address(request)) != ALLOW:
+            if await rates.check(session, client_address(request)) != ALLOW:
                 return response.json({"error": TOO_MANY_MESSAGES}, status=429)
             try:
                 await read_body(request, limit=MAX_BYTES + MULTIPART_OVERHEAD)
