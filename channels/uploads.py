@@ -66,7 +66,7 @@ class UploadsInput(InputChannel):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
-        @uploads.route("/photo", methods=["POST"])
+        @uploads.route("/photo", methods=["POST"], stream=True)  # read_body enforces the limit while reading
         async def photo(request: Request) -> HTTPResponse:
             session = request.headers.get(SESSION_HEADER, "")
             if not session.strip() or len(session) > MAX_SENDER_CHARS:
