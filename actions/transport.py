@@ -88,18 +88,30 @@ def valid_place(network: SchoolFeed, value: Any) -> str | None:
 
 
 def read_day(texts: List[str]) -> date | None:
-    """The day named in the message (« demain », « mercredi », « le 22 décembre »), if any."""
+    """The day named in the message (« demain », « mercredi », « le 22 décembre »), if any.
+
+    `texts` are the NLU's date entities first, then the whole message. An entity can lose the
+    month (« 11 » of « le 11 novembre »): when the whole message names the same day of the
+    month in another month, the message wins.
+    """
     now = clock.now()
-    for text in texts:
-        if not text:
-            continue
-        try:
-            return parse_when(text, now).start
-        except DateInPast as past:
-            return past.day
-        except (DateNotUnderstood, InvalidDate):
-            continue
-    return None
+    days = [_day_of(text, now) for text in texts if text]
+    found = [day for day in days if day is not None]
+    if not found:
+        return None
+    whole = days[-1] if texts and texts[-1] else None
+    if whole is not None and found[0].day == whole.day and found[0] != whole:
+        return whole
+    return found[0]
+
+
+def _day_of(text: str, now) -> date | None:
+    try:
+        return parse_when(text, now).start
+    except DateInPast as past:
+        return past.day
+    except (DateNotUnderstood, InvalidDate):
+        return None
 
 
 class TransportForm:

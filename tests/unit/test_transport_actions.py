@@ -279,3 +279,13 @@ async def test_the_question_is_not_asked_again_under_the_close_names(at):
     asked.events.append({"event": "slot", "name": "transport_offered", "value": offered})
     assert await transport.ActionAskTransportPlace().run(dispatcher, asked, {}) == []
     assert dispatcher.messages == []
+
+
+def test_a_date_entity_that_lost_its_month_gives_way_to_the_message(at):
+    # The NLU once tagged only « 11 » of « le 11 novembre »: 11 December, not 11 November.
+    text = "est ce que les cars scolaires circulent le 11 novembre ?"
+    assert transport.read_day(["11", text]).isoformat() == "2027-11-11"
+    assert transport.read_day(["le 11 novembre", text]).isoformat() == "2027-11-11"
+    assert transport.read_day(["demain", "le car passe-t-il demain ?"]).isoformat() == "2026-12-02"
+    assert transport.read_day(["11", "le car passe le 11 ?"]).isoformat() == "2026-12-11"
+    assert transport.read_day(["", "rien de daté"]) is None
