@@ -288,9 +288,9 @@ class ActionTransportDone(TransportForm, FormDone):
     @staticmethod
     def holidays(dispatcher) -> None:
         today = clock.today()
-        coming = [h for h in TRANSPORT.zone_holidays() if h.to >= today][:3]
+        coming = [h for h in TRANSPORT.zone_holidays() if h.end >= today][:3]
         periods = "\n".join(
-            f"- {h.name} : du {format_date_fr(h.from_, today=today)} au {format_date_fr(h.to, today=today)}"
+            f"- {h.name} : du {format_date_fr(h.start, today=today)} au {format_date_fr(h.end, today=today)}"
             for h in coming
         )
         dispatcher.utter_message(response="utter_transport_holidays", zone=TRANSPORT.zone, periods=periods)

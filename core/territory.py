@@ -28,6 +28,7 @@ from core.content import (
     load_content_file,
 )
 from core.holidays import holiday_name
+from core.school_holidays import SchoolHolidays
 from core.text import MONTHS_FR, WEEKDAYS, WEEKDAYS_FR, format_date_fr, format_time_fr  # noqa: F401
 
 DEFAULT_TERRITORY_FILE = Path(__file__).resolve().parent.parent / "territory" / "demo" / "territory.yml"
@@ -160,6 +161,7 @@ class Territory(ContentModel):
     closures: List[Closure] = []
     topics: Dict[str, str] = {}
     links: Dict[str, str] = {}
+    school_holidays: SchoolHolidays | None = None  # events and school transport read them
 
     @validator("of_name")
     def _of_name(cls, value: str) -> str:

@@ -1,7 +1,8 @@
 """The local events adapter: the territory's own agenda, in a content file.
 
 territory/demo/events.yml (GRU_EVENTS_FILE to change it) lists categories (with the words
-citizens use for them), the school holidays of the territory's zone, and events. An event has
+citizens use for them) and events (the school holidays are the territory's:
+core/school_holidays.py). An event has
 a `when` that never goes stale in a demo: every week (« tous les samedis »), the n-th weekday
 of the month (« le premier dimanche du mois »), every year between two days (a Christmas market
 in December), a number of days from today, or fixed dates (a real agenda). Each search returns
@@ -64,26 +65,6 @@ class Category(StrippedContentModel):
         if not value or any(not fold(w) for w in value):
             raise ValueError("au moins un mot, sans mot vide")
         return value
-
-
-class HolidayPeriod(StrippedContentModel):
-    key: str  # toussaint | noel | hiver | printemps | ete
-    name: str  # « vacances de Noël »
-    start: date  # first day without school (a Saturday)
-    end: date  # last day before classes resume (a Sunday)
-    words: List[str] = []  # « noel », « fevrier »: how citizens name them
-
-    @root_validator(skip_on_failure=True)
-    def _order(cls, values):
-        if values["end"] < values["start"]:
-            raise ValueError("end : la fin des vacances précède leur début")
-        return values
-
-
-class SchoolHolidays(StrippedContentModel):
-    zone: Literal["A", "B", "C"]
-    source: str  # where the dates come from (education.gouv.fr)
-    periods: List[HolidayPeriod]
 
 
 class When(StrippedContentModel):
@@ -227,7 +208,6 @@ class LocalEvent(StrippedContentModel):
 class EventsFile(StrippedContentModel):
     agenda_url: str | None = None  # the collectivité's agenda page (« Plus d'infos » by default)
     categories: Dict[str, Category]
-    school_holidays: SchoolHolidays
     events: List[LocalEvent]
 
 

@@ -16,9 +16,11 @@ from datetime import date, datetime, time
 from typing import Iterable, List, Tuple
 
 from core.dates import DateInPast, DateNotUnderstood, InvalidDate, describe_when_fr, format_day_fr, parse_when
+from core.school_holidays import SchoolHolidayPeriod
+from core.territory import load_territory
 from core.text import clip, fold_words
 from events.connector import EventQuery
-from events.local import EventsFile, HolidayPeriod
+from events.local import EventsFile
 
 MAX_QUESTION = 300  # characters read: a question about events is shorter
 
@@ -58,10 +60,11 @@ def _categories(folded: str, content: EventsFile) -> Tuple[List[str], List[str],
     return keys, found, folded
 
 
-def _period(folded: str, content: EventsFile, today: date) -> HolidayPeriod | None:
-    if not _HOLIDAYS.search(folded):
+def _period(folded: str, today: date) -> SchoolHolidayPeriod | None:
+    holidays = load_territory().school_holidays
+    if not _HOLIDAYS.search(folded) or holidays is None:
         return None
-    periods = sorted(content.school_holidays.periods, key=lambda p: p.start)
+    periods = holidays.of_zone()
     named = [
         p for p in periods if any(re.search(rf"\b{re.escape(fold_words(w))}\b", folded) for w in p.words)
     ]
@@ -88,9 +91,10 @@ def _window(text: str, now: datetime) -> Tuple[datetime | None, datetime | None,
     return start, end, ("le " + described if when.specific_day and when.start == when.end else described)
 
 
-def _period_fr(period: HolidayPeriod, today: date) -> str:
+def _period_fr(period: SchoolHolidayPeriod, today: date) -> str:
+    article = "les" if period.lower_name.startswith("vacances") else "le"  # « le pont de l'Ascension »
     return (
-        f"pendant les {period.name} (du {format_day_fr(period.start, today)} "
+        f"pendant {article} {period.lower_name} (du {format_day_fr(period.start, today)} "
         f"au {format_day_fr(period.end, today)})"
     )
 
@@ -109,7 +113,7 @@ def read_question(
     free = bool(_FREE.search(folded))
     children = bool(_CHILDREN.search(folded))
     today = now.date()
-    period = _period(folded, content, today)
+    period = _period(folded, today)
     if period is not None:
         start = max(_aware(period.start, time(0, 0), now), now)
         end = _aware(period.end, time(23, 59, 59), now)

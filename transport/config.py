@@ -1,10 +1,10 @@
-"""School transport content: the zone of the school holidays, the holiday periods of the
-school year, the schools served and the registration to the service.
+"""School transport content: the school year, the schools served and the registration to the
+service. The school holidays (and the zone) are the territory's (core/school_holidays.py).
 
 A YAML file the content team edits (territory/demo/transport.yml, GRU_TRANSPORT_FILE to
 change it), validated at start-up with French messages. The timetables themselves are in
-the GTFS feed (transport.feed); this file says *why* there is no bus on a day (« vacances
-d'hiver ») and how to register a child.
+the GTFS feed (transport.feed); this file and the territory's school holidays say *why*
+there is no bus on a day (« vacances d'hiver ») and how to register a child.
 """
 
 from __future__ import annotations
@@ -14,25 +14,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, List, Tuple
 
-from pydantic import Field, HttpUrl, validator
+from pydantic import Field, HttpUrl, root_validator, validator
 
 from core.content import KEY_PATTERN, ContentModel, content_path, load_content_file
+from core.school_holidays import SchoolHolidayPeriod
 from core.territory import TerritoryConfigError, load_territory
 from transport.feed import FeedError, load_feed
 
 DEFAULT_TRANSPORT_FILE = Path(__file__).resolve().parent.parent / "territory" / "demo" / "transport.yml"
-ZONES = ("A", "B", "C")
 
 
 class TransportConfigError(TerritoryConfigError):
     """The school transport file is missing or invalid; the message says where."""
-
-
-def checked_zone(value: object) -> str:
-    zone = str(value).strip().upper()
-    if zone not in ZONES:
-        raise ValueError(f"zone « {value} » inconnue (attendu : A, B ou C)")
-    return zone
 
 
 def not_before(start_field: str, message: str):
@@ -45,28 +38,6 @@ def not_before(start_field: str, message: str):
         return value
 
     return check
-
-
-class HolidayPeriod(ContentModel):
-    """School holidays: from the first day without classes to the last one (inclusive);
-    classes resume the day after `to`."""
-
-    name: str  # « Vacances d'hiver »
-    zones: List[str]
-    from_: date
-    to: date
-
-    class Config:
-        fields = {"from_": "from"}
-
-    _zones = validator("zones", each_item=True, allow_reuse=True)(checked_zone)
-
-    _order = validator("to", allow_reuse=True)(
-        not_before("from_", "la date de fin est avant la date de début")
-    )
-
-    def contains(self, day: date) -> bool:
-        return self.from_ <= day <= self.to
 
 
 class School(ContentModel):
@@ -99,14 +70,21 @@ class Registration(ContentModel):
 
 
 class TransportConfig(ContentModel):
-    zone: str
     school_year: str  # « 2026-2027 »
     service: str  # the territory service in charge (territory.yml services)
-    holidays: List[HolidayPeriod]
     schools: List[School]
     registration: Registration
 
-    _zone = validator("zone", allow_reuse=True)(checked_zone)
+    @root_validator(pre=True)
+    def _moved(cls, values: dict) -> dict:
+        # Files written before the holidays moved to the territory file: say where they went.
+        for old in ("zone", "holidays"):
+            if old in values:
+                raise ValueError(
+                    f"« {old} » : les vacances scolaires et la zone sont maintenant dans le fichier"
+                    " du territoire (territory.yml, rubrique school_holidays) ; retirez-les d'ici"
+                )
+        return values
 
     @validator("schools")
     def _unique(cls, value: List[School]) -> List[School]:
@@ -116,12 +94,19 @@ class TransportConfig(ContentModel):
             raise ValueError(f"école « {duplicates[0]} » définie deux fois")
         return value
 
-    def holiday_on(self, day: date) -> HolidayPeriod | None:
-        """The school holidays of the territory's zone that include `day`, if any."""
-        return next((h for h in self.holidays if self.zone in h.zones and h.contains(day)), None)
+    @property
+    def zone(self) -> str | None:
+        holidays = load_territory().school_holidays
+        return holidays.zone if holidays else None
 
-    def zone_holidays(self) -> List[HolidayPeriod]:
-        return [h for h in self.holidays if self.zone in h.zones]
+    def holiday_on(self, day: date) -> SchoolHolidayPeriod | None:
+        """The school holidays of the territory's zone that include `day`, if any."""
+        holidays = load_territory().school_holidays
+        return holidays.on(day) if holidays else None
+
+    def zone_holidays(self) -> List[SchoolHolidayPeriod]:
+        holidays = load_territory().school_holidays
+        return holidays.of_zone() if holidays else []
 
     def school(self, key: str) -> School | None:
         return next((s for s in self.schools if s.key == key), None)

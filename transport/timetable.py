@@ -12,7 +12,7 @@ from typing import List, Sequence, Tuple
 
 from core.holidays import holiday_name
 from core.text import format_date_fr, format_time_fr, join_fr
-from transport.config import HolidayPeriod, School, TransportConfig
+from transport.config import School, SchoolHolidayPeriod, TransportConfig
 from transport.feed import Passage, SchoolFeed
 
 LOOK_AHEAD_DAYS = 120  # the next day with a bus is looked for this far (summer holidays: from July)
@@ -23,7 +23,7 @@ MAX_LINES = 8  # passages listed at a stop for one day
 class DayService:
     day: date
     routes: Tuple[str, ...]  # route short names with a bus that day
-    holiday: HolidayPeriod | None  # school holidays of the zone
+    holiday: SchoolHolidayPeriod | None  # school holidays of the zone
     public_holiday: str | None
     in_feed: bool  # the day is within the feed's dates
 
@@ -55,8 +55,8 @@ def why_no_bus(service: DayService, today: date) -> str:
     if service.holiday is not None:
         h = service.holiday
         return (
-            f"{h.name[:1].lower()}{h.name[1:]} (du {format_date_fr(h.from_, today=today)} "
-            f"au {format_date_fr(h.to, today=today)})"
+            f"{h.lower_name} (du {format_date_fr(h.start, today=today)} "
+            f"au {format_date_fr(h.end, today=today)})"
         )
     if service.public_holiday:
         return f"jour férié ({service.public_holiday})"

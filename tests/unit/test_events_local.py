@@ -151,7 +151,6 @@ def write(tmp_path, change):
         (lambda raw: raw["events"][1].update(id=raw["events"][0]["id"]), "en double"),
         (lambda raw: raw["events"][0].update(image="Photo Marché.gif"), "nom de fichier .png/.jpg"),
         (lambda raw: raw["events"][0].update(prix=3), "champ inconnu"),
-        (lambda raw: raw["school_holidays"]["periods"][0].update(end="2026-10-01"), "précède"),
     ],
 )
 def test_mistakes_are_reported_in_french_with_the_line(tmp_path, change, message):

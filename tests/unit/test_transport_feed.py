@@ -115,10 +115,10 @@ def test_public_holidays_weekends_and_summer():
 
 
 def test_every_holiday_weekday_of_zone_b_is_without_service():
-    """The feed's calendar_dates.txt and the content file's holidays say the same thing."""
+    """The feed's calendar_dates.txt and the territory's school holidays say the same thing."""
     for holiday in CONFIG.zone_holidays():
-        day = holiday.from_
-        while day <= min(holiday.to, FEED.last_day):
+        day = holiday.start
+        while day <= min(holiday.end, FEED.last_day):
             assert FEED.services_on(day) == frozenset(), day
             day = date.fromordinal(day.toordinal() + 1)
 
@@ -221,35 +221,35 @@ def content(tmp_path: Path, old: str, new: str) -> Path:
 
 
 def test_the_demo_content_is_zone_b_with_its_holidays():
+    # The zone and the holidays are the territory's (territory.yml, school_holidays).
     assert CONFIG.zone == "B" and CONFIG.school_year == "2026-2027"
     winter = [h for h in CONFIG.zone_holidays() if h.name == "Vacances d'hiver"]
-    assert [(h.from_, h.to) for h in winter] == [(date(2027, 2, 20), date(2027, 3, 7))]
+    assert [(h.start, h.end) for h in winter] == [(date(2027, 2, 20), date(2027, 3, 7))]
     assert CONFIG.holiday_on(date(2027, 2, 15)) is None  # zone A's and C's, not ours
 
 
 @pytest.mark.parametrize(
     "old, new, expected",
     [
-        ("zone: B ", "zone: D ", "zone (ligne 19) : zone « D » inconnue (attendu : A, B ou C)"),
+        (
+            'school_year: "2026-2027"',
+            'zone: B\nschool_year: "2026-2027"',
+            "« zone » : les vacances scolaires et la zone sont maintenant dans le fichier du territoire",
+        ),
         (
             "stop_ids: [LYCEE]",
             "stop_ids: [LYCE]",
-            "schools.1.stop_ids.0 (ligne 72) : arrêt « LYCE » absent du flux GTFS",
-        ),
-        (
-            "    to: 2026-11-01",
-            "    to: 2026-10-01",
-            "holidays.0.to (ligne 27) : la date de fin est avant la date de début",
+            "schools.1.stop_ids.0 (ligne 25) : arrêt « LYCE » absent du flux GTFS",
         ),
         (
             "service: scolaire",
             "service: transports",
-            "service (ligne 21) : service « transports » absent du fichier",
+            "service (ligne 16) : service « transports » absent du fichier",
         ),
         (
             "stop_ids: [FERRY]",
             "stop_ids: []",
-            "schools.2.stop_ids (ligne 76) : pas assez d'éléments (au moins 1)",
+            "schools.2.stop_ids (ligne 29) : pas assez d'éléments (au moins 1)",
         ),
     ],
 )
