@@ -4,10 +4,11 @@ repeated spaces or apostrophes, emoji only, digits only) in under 50 ms.
 
 A guard against catastrophic (superlinear) parsing, not a benchmark: each call is measured in
 CPU time of the test's own thread (time.thread_time), so other processes on a busy machine
-(a training, another test run) do not count, and the best of three runs is kept. A run far beyond the limit stops
-the repetitions (the best of three could not pass anyway). Each parser clips its input at a
-documented maximum (MAX_ADDRESS_INPUT, MAX_QUESTION_CHARS, MAX_DATE_CHARS, MAX_NAME_INPUT,
-MAX_ANSWER_CHARS, MAX_SITUATION_CHARS, MAX_REFERENCE_INPUT) and none is superlinear.
+(a training, another test run) do not count, and the best of three runs is kept. A run far
+beyond the limit stops the repetitions (the best of three could not pass anyway). Each parser
+clips its input at a documented maximum (MAX_ADDRESS_INPUT, MAX_QUESTION_CHARS, MAX_DATE_CHARS,
+MAX_NAME_INPUT, MAX_ANSWER_CHARS, MAX_SITUATION_CHARS, MAX_REFERENCE_INPUT) and none is
+superlinear.
 """
 
 from __future__ import annotations
