@@ -29,8 +29,9 @@ shell: train
 ## exits 0 when the cached graph is up to date). Keeps only the newest model.
 train: $(STAMP)
 	@if ls models/*.tar.gz >/dev/null 2>&1 && $(BIN)/rasa train --domain domain --dry-run --out models >/dev/null 2>&1; then \
-	  echo "Model up to date: $$(ls -t models/*.tar.gz | head -n 1)"; \
+	  echo "Modèle à jour : $$(ls -t models/*.tar.gz | head -n 1)"; \
 	else \
+	  echo "Entraînement du modèle : données, domaine ou config.yml modifiés (quelques minutes sur 2 cœurs)…"; \
 	  $(BIN)/rasa train --domain domain --out models --num-threads 2 && \
 	  ls -t models/*.tar.gz | tail -n +2 | xargs -r rm -f; \
 	fi
@@ -98,10 +99,12 @@ install: $(STAMP) $(WEB_BUNDLE)
 ## web/package-lock.json; the bundle web/dist/widget.js is built here (not in git) and the
 ## build prints its gzipped size (fails over 60 KB).
 $(WEB_STAMP): web/package-lock.json
+	@echo "Installation : paquets npm du widget (web/package-lock.json)…"
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	@touch $(WEB_STAMP)
 
 $(WEB_BUNDLE): $(WEB_STAMP) web/build.mjs $(wildcard web/src/*.js)
+	@echo "Construction du widget du site (web/dist/widget.js)…"
 	cd web && node build.mjs
 
 ## The widget's size, gzipped (budget 60 KB).
@@ -119,10 +122,17 @@ browser:
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium chromium-driver >/dev/null; fi; }
 	@test -x $(CHROMIUM) || { echo "chromium is missing: apt-get install chromium chromium-driver" >&2; exit 1; }
 
+## Prints one line per package (« [12/180] tensorflow ») instead of minutes of silence.
 $(STAMP): requirements.lock
+	@echo "Installation : environnement Python 3.10 dans $(VENV)…"
 	@test -x $(BIN)/python || $$(scripts/find_python310.sh) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip<25"
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+	@total=$$(grep -c '==' requirements.lock); \
+	  echo "Installation : $$total paquets Python de requirements.lock (quelques minutes la première fois)…"; \
+	  set -o pipefail; $(BIN)/python -m pip install --progress-bar off -r requirements.lock | \
+	  awk -v total=$$total '/^Collecting /{n++; printf "  [%d/%d] %s\n", n, total, $$2; fflush()} \
+	    /^Successfully installed/{print "  paquets installés."; fflush()}'
+	@echo "Installation : dépendances Python prêtes."
 	@touch $(STAMP)
 
 clean:
