@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 WEB_STAMP := web/node_modules/.installed
 WEB_BUNDLE := web/dist/widget.js
 CHROMIUM ?= /usr/bin/chromium
+NGINX ?= /usr/sbin/nginx
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export RASA_TELEMETRY_ENABLED ?= false
@@ -14,7 +15,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 NLU_MIN_F1 ?= 0.95
 NLU_MIN_ENTITY_F1 ?= 0.90
 
-.PHONY: browser test-web web-size run shell train test test-fast validate test-stories test-nlu pytest bench bench-booking bench-alerts lint format install clean check-content purge audit
+.PHONY: browser nginx prod-up prod-down bench-load test-web web-size run shell train test test-fast validate test-stories test-nlu pytest bench bench-booking bench-alerts lint format install clean check-content purge audit
 
 ## Start the action server + Rasa (REST, socketio, Facebook if configured) and the
 ## demo page with the chat widget. Ctrl-C stops.
@@ -36,7 +37,7 @@ train: $(STAMP)
 	  ls -t models/*.tar.gz | tail -n +2 | xargs -r rm -f; \
 	fi
 
-test: $(STAMP) $(WEB_BUNDLE) browser lint test-web validate train test-stories test-nlu pytest
+test: $(STAMP) $(WEB_BUNDLE) browser nginx lint test-web validate train test-stories test-nlu pytest
 
 ## The inner loop: lint and the unit tests, no Rasa training (under 90 s on 2 cores).
 ## The booking benchmark test (tests/bench) and the integration tests run in `make test`.
@@ -121,6 +122,27 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium chromium-driver >/dev/null; fi; }
 	@test -x $(CHROMIUM) || { echo "chromium is missing: apt-get install chromium chromium-driver" >&2; exit 1; }
+
+## Debian's nginx for the production shape and its tests (tests/production).
+nginx:
+	@test -x $(NGINX) || { echo "Installation de nginx (paquet Debian) pour la forme de production…"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nginx >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq nginx >/dev/null; fi; }
+	@test -x $(NGINX) || { echo "nginx is missing: apt-get install nginx" >&2; exit 1; }
+
+## The production shape on this machine: nginx on 127.0.0.1:8000 in front of 2 Rasa replicas
+## and 2 action servers, PostgreSQL (tracker + application) and Redis at 127.0.0.1 (README,
+## Production). `make prod-down` stops it.
+prod-up: train nginx
+	$(BIN)/python -m ops.production up
+
+prod-down: $(STAMP)
+	$(BIN)/python -m ops.production down
+
+## Load test (locust, headless, loopback): 1 then 2 replicas behind nginx, ~8 minutes; not in
+## `make test`. Figures in bench/results/load.json and bench/results/load-*.png.
+bench-load: train nginx
+	$(BIN)/python -m ops.loadtest --out bench/results/load.json
 
 ## Prints one line per package (« [12/180] tensorflow ») instead of minutes of silence.
 $(STAMP): requirements.lock
