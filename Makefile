@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 WEB_STAMP := web/node_modules/.installed
 WEB_BUNDLE := web/dist/widget.js
 CHROMIUM ?= /usr/bin/chromium
+NGINX ?= /usr/sbin/nginx
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export RASA_TELEMETRY_ENABLED ?= false
@@ -14,7 +15,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 NLU_MIN_F1 ?= 0.95
 NLU_MIN_ENTITY_F1 ?= 0.90
 
-.PHONY: browser test-web web-size run shell train test test-fast validate test-stories test-nlu pytest bench bench-booking bench-alerts lint format install clean check-content purge audit
+.PHONY: browser nginx prod-up prod-down bench-load test-web web-size run shell train test test-fast validate test-stories test-nlu pytest bench bench-booking bench-alerts lint format install clean check-content purge audit
 
 ## Start the action server + Rasa (REST, socketio, Facebook if configured) and the
 ## demo page with the chat widget. Ctrl-C stops.
@@ -29,13 +30,14 @@ shell: train
 ## exits 0 when the cached graph is up to date). Keeps only the newest model.
 train: $(STAMP)
 	@if ls models/*.tar.gz >/dev/null 2>&1 && $(BIN)/rasa train --domain domain --dry-run --out models >/dev/null 2>&1; then \
-	  echo "Model up to date: $$(ls -t models/*.tar.gz | head -n 1)"; \
+	  echo "Modèle à jour : $$(ls -t models/*.tar.gz | head -n 1)"; \
 	else \
+	  echo "Entraînement du modèle : données, domaine ou config.yml modifiés (quelques minutes sur 2 cœurs)…"; \
 	  $(BIN)/rasa train --domain domain --out models --num-threads 2 && \
 	  ls -t models/*.tar.gz | tail -n +2 | xargs -r rm -f; \
 	fi
 
-test: $(STAMP) $(WEB_BUNDLE) browser lint test-web validate train test-stories test-nlu pytest
+test: $(STAMP) $(WEB_BUNDLE) browser nginx lint test-web validate train test-stories test-nlu pytest
 
 ## The inner loop: lint and the unit tests, no Rasa training (under 90 s on 2 cores).
 ## The booking benchmark test (tests/bench) and the integration tests run in `make test`.
@@ -98,10 +100,12 @@ install: $(STAMP) $(WEB_BUNDLE)
 ## web/package-lock.json; the bundle web/dist/widget.js is built here (not in git) and the
 ## build prints its gzipped size (fails over 60 KB).
 $(WEB_STAMP): web/package-lock.json
+	@echo "Installation : paquets npm du widget (web/package-lock.json)…"
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	@touch $(WEB_STAMP)
 
 $(WEB_BUNDLE): $(WEB_STAMP) web/build.mjs $(wildcard web/src/*.js)
+	@echo "Construction du widget du site (web/dist/widget.js)…"
 	cd web && node build.mjs
 
 ## The widget's size, gzipped (budget 60 KB).
@@ -119,10 +123,38 @@ browser:
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium chromium-driver >/dev/null; fi; }
 	@test -x $(CHROMIUM) || { echo "chromium is missing: apt-get install chromium chromium-driver" >&2; exit 1; }
 
+## Debian's nginx for the production shape and its tests (tests/production).
+nginx:
+	@test -x $(NGINX) || { echo "Installation de nginx (paquet Debian) pour la forme de production…"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nginx >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq nginx >/dev/null; fi; }
+	@test -x $(NGINX) || { echo "nginx is missing: apt-get install nginx" >&2; exit 1; }
+
+## The production shape on this machine: nginx on 127.0.0.1:8000 in front of 2 Rasa replicas
+## and 2 action servers, PostgreSQL (tracker + application) and Redis at 127.0.0.1 (README,
+## Production). `make prod-down` stops it.
+prod-up: train nginx
+	$(BIN)/python -m ops.production up
+
+prod-down: $(STAMP)
+	$(BIN)/python -m ops.production down
+
+## Load test (locust, headless, loopback): 1 then 2 replicas behind nginx, ~8 minutes; not in
+## `make test`. Figures in bench/results/load.json and bench/results/load-*.png.
+bench-load: train nginx
+	$(BIN)/python -m ops.loadtest --out bench/results/load.json
+
+## Prints one line per package (« [12/180] tensorflow ») instead of minutes of silence.
 $(STAMP): requirements.lock
+	@echo "Installation : environnement Python 3.10 dans $(VENV)…"
 	@test -x $(BIN)/python || $$(scripts/find_python310.sh) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip<25"
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+	@total=$$(grep -c '==' requirements.lock); \
+	  echo "Installation : $$total paquets Python de requirements.lock (quelques minutes la première fois)…"; \
+	  set -o pipefail; $(BIN)/python -m pip install --progress-bar off -r requirements.lock | \
+	  awk -v total=$$total '/^Collecting /{n++; printf "  [%d/%d] %s\n", n, total, $$2; fflush()} \
+	    /^Successfully installed/{print "  paquets installés."; fflush()}'
+	@echo "Installation : dépendances Python prêtes."
 	@touch $(STAMP)
 
 clean:

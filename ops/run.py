@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 import time
+import urllib.request
 
 from core.territory import TerritoryConfigError, load_territory
 from ops import servers, web
@@ -13,9 +15,51 @@ from ops.jobs import Scheduler, default_jobs
 from ops.render import ConfigError
 
 
+class StartupProgress:
+    """Prints the start-up phases while `servers.start_stack` waits (Rasa takes about a minute).
+
+    Polls the same health URLs as start_stack, from a daemon thread, every second; prints a
+    line when the action server answers, when Rasa answers, and every 15 s in between.
+    """
+
+    def __init__(self, action_port: int, rasa_port: int) -> None:
+        self._stopped = threading.Event()
+        self._started = time.monotonic()
+        self._urls = [
+            ("serveur d'actions prêt", f"http://127.0.0.1:{action_port}/health"),
+            ("Rasa prêt (modèle chargé)", f"http://127.0.0.1:{rasa_port}/"),
+        ]
+        threading.Thread(target=self._run, name="startup-progress", daemon=True).start()
+
+    def _answers(self, url: str) -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                return response.status == 200
+        except (OSError, ValueError):
+            return False
+
+    def _run(self) -> None:
+        last_line = 0.0
+        while not self._stopped.wait(1.0) and self._urls:
+            elapsed = time.monotonic() - self._started
+            label, url = self._urls[0]
+            if self._answers(url):
+                self._urls.pop(0)
+                print(f"  {label} ({elapsed:.0f} s)", flush=True)
+                last_line = elapsed
+            elif elapsed - last_line >= 15:
+                what = "serveur d'actions" if len(self._urls) == 2 else "Rasa : chargement du modèle"
+                print(f"  {what}… ({elapsed:.0f} s)", flush=True)
+                last_line = elapsed
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+
 def main() -> int:
     # Every content file is checked before anything starts: a mistake is reported in
     # French (file, field, line) instead of a server that dies at start.
+    print("Vérification des fichiers de contenu du territoire…", flush=True)
     from actions import check_all_content, content_report  # imports stop on an invalid file too
 
     results = check_all_content()
@@ -27,6 +71,8 @@ def main() -> int:
     action_port = int(os.environ.get("ACTION_PORT", "5055"))
     cors = os.environ.get("GRU_CORS_ORIGINS", "*")
     print(f"Démarrage de l'assistant de {territory.display_name} (environ une minute)…", flush=True)
+    print("  base de rendez-vous préparée, puis serveur d'actions et Rasa lancés…", flush=True)
+    progress = StartupProgress(action_port, rasa_port)
     try:
         stack = servers.start_stack(rasa_port=rasa_port, action_port=action_port, cors=cors)
     except ConfigError as exc:
@@ -38,6 +84,8 @@ def main() -> int:
     except (RuntimeError, TimeoutError) as exc:
         print(f"Le démarrage a échoué : {exc}", file=sys.stderr)
         return 1
+    finally:
+        progress.stop()
     facebook = (
         " et Facebook Messenger (/webhooks/facebook/webhook)"
         if os.environ.get("FACEBOOK_VERIFY_TOKEN")

@@ -1,0 +1,79 @@
+"""The deployment files of deploy/: complete, well-formed, accepted by nginx. No Rasa started."""
+
+from __future__ import annotations
+
+import configparser
+import importlib.util
+import os
+import re
+import subprocess
+
+import pytest
+
+from ops import production
+from tests.conftest import ROOT
+
+DEPLOY = ROOT / "deploy"
+CODE_DIRS = ("actions", "alerts", "booking", "channels", "core", "events", "ops", "reports", "tracking")
+CODE_DIRS += ("transport", "waste", "welfare")
+
+
+def variables_read_by_the_code() -> set:
+    found = set()
+    for folder in CODE_DIRS:
+        for path in (ROOT / folder).rglob("*.py"):
+            found |= set(re.findall(r"\bGRU_[A-Z0-9]+(?:_[A-Z0-9]+)*\b", path.read_text(encoding="utf-8")))
+    # Not configuration: a prefix in a docstring, the widget's JS object, the benchmarks' test hosts.
+    return {n for n in found if not n.endswith("_") and n != "GRU_WIDGET" and not n.startswith("GRU_TEST_")}
+
+
+def test_the_env_example_documents_every_variable_the_code_reads():
+    example = (DEPLOY / "gru.env.example").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^#?\s*(GRU_[A-Z0-9_]+)[=:]", example, re.MULTILINE))
+    assert variables_read_by_the_code() - documented == set()
+    assert "GRU_TRACKER_STORE_URL=postgresql://" in example and "GRU_LOCK_STORE_URL=redis://" in example
+
+
+@pytest.mark.parametrize("unit", sorted(p.name for p in (DEPLOY / "systemd").iterdir()))
+def test_systemd_units_are_well_formed_and_start_modules_that_exist(unit):
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str
+    text = (DEPLOY / "systemd" / unit).read_text(encoding="utf-8").replace("\\\n", " ")
+    parser.read_string(text)
+    assert parser.has_section("Unit") and parser.get("Unit", "Description").strip()
+    if unit.endswith(".target"):
+        return
+    assert parser.get("Service", "User") == "gru" and parser.get("Service", "UMask") == "0077"
+    assert parser.get("Service", "EnvironmentFile") == "/etc/gru/gru.env"
+    command = parser.get("Service", "ExecStart")
+    module = re.search(r"python -m ([\w.]+)", command).group(1)
+    assert importlib.util.find_spec(module) is not None, module
+
+
+def test_the_tls_site_passes_nginx_s_own_check(tmp_path):
+    if not os.path.exists(production.NGINX):
+        pytest.fail("nginx is missing: run `make nginx` (Debian's package) first")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test"]
+        + ["-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    settings = production.Settings.from_env({"GRU_PROD_DIR": str(tmp_path)})
+    site = production.render_site(settings, "assistant.example.fr", str(cert), str(key))
+    assert "ssl_certificate " in site and "Strict-Transport-Security" in site
+    assert "hash $remote_addr consistent" in site  # socket.io sessions stay on one replica
+    site = site.replace("/var/log/nginx/gru-assistant.access.log", str(tmp_path / "access.log"))
+    (tmp_path / "site.conf").write_text(site, encoding="utf-8")
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nevents {{}}\nhttp {{ include {tmp_path}/site.conf; }}\n",
+        encoding="utf-8",
+    )
+    check = subprocess.run(
+        [production.NGINX, "-t", "-p", str(tmp_path), "-e", str(tmp_path / "error.log")]
+        + ["-c", str(tmp_path / "nginx.conf")],
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, check.stderr
