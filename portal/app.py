@@ -674,7 +674,7 @@ async def manage_page(request: web.Request) -> web.Response:
         people=people_fr(appt.people),
         checklist=checklist(appt),
         state=request.query.get("etat"),
-        link=links.manage_url(reference),
+        link=request.app[PUBLIC_KEY] + signed_path(reference),
         move=signed_path(reference, "move"),
         cancel=signed_path(reference, "cancel"),
     )

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import re
+import subprocess
+import sys
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from typing import AsyncIterator
@@ -18,7 +21,9 @@ from aiohttp import web
 from booking import engine, hub, links
 from booking.ants import AntsSettings
 from booking.config import load_booking_config
+from ops import servers
 from portal import app as portal
+from tests.conftest import ROOT, free_port
 from tests.unit.conftest import next_open_day
 from tests.unit.local_server import serving
 from tests.unit.test_ants import CONSUMED, TOKEN, VALIDATED, FakeAnts
@@ -152,7 +157,7 @@ async def test_a_callback_slot_is_confirmed_checked_with_ants_and_declared(site,
     assert status == 200
     assert "C'est réservé" in text and reference in text and "Mairie de Villebrune" in text
     assert "photo d'identité" in text and "récapitulatif de votre pré-demande" in text
-    assert links.public_url() + hub.management_path(reference) + "?t=" in text
+    assert PUBLIC + hub.management_path(reference) + "?t=" in text
 
     appt = engine.get_appointment(reference, surname="LEFEVRE", url=db_url)
     assert (appt.start, appt.channel, appt.application_ids) == (slot.start, "pages", (VALIDATED,))
@@ -357,3 +362,17 @@ async def test_logs_carry_neither_names_nor_links(site, db_url, caplog):
     assert "rendez-vous/rdv-" in logged  # one line per request: method, path, status
     for secret in ("lef", "exemple.fr", VALIDATED.lower(), "t=", "etat="):
         assert secret not in logged
+
+
+def test_python_m_portal_serves_on_gru_pages_port(tmp_path):
+    port = free_port()
+    env = {**os.environ, "GRU_PAGES_PORT": str(port), "GRU_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    proc = subprocess.Popen([sys.executable, "-m", "portal"], cwd=ROOT, env=env, stderr=subprocess.PIPE)
+    try:
+        servers.wait_http(f"http://127.0.0.1:{port}/health", 30, proc)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    bad = subprocess.run([sys.executable, "-m", "portal"], cwd=ROOT, env={**env, "GRU_PAGES_PORT": "web"},
+                         capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert bad.returncode == 1 and "GRU_PAGES_PORT invalide" in bad.stderr
