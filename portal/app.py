@@ -227,8 +227,8 @@ async def pages(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = await handler(request)
     except PageError as exc:
         response = render(request, "error.html", exc.status, error=exc)
-    except web.HTTPRedirection as exc:
-        response = exc
+    except web.HTTPRedirection as exc:  # POST-redirect-GET (a plain response: headers added below)
+        response = web.Response(status=exc.status, headers={"Location": exc.location})
     except web.HTTPException as exc:
         title, message = HTTP_ERRORS.get(exc.status, ("Erreur", "La demande n'a pas pu être traitée."))
         response = render(request, "error.html", exc.status, error=PageError(exc.status, title, message))
