@@ -106,7 +106,7 @@ def test_callback_confirm_manage_move_cancel_with_no_axe_violation(browser, serv
         page.get_by_label("Carte d'identité", exact=True).check()
         page.get_by_label("Numéros de pré-demande").fill(VALIDATED)
         page.get_by_role("button", name="Confirmer le rendez-vous").click()
-        assert page.locator(".alert[role=alert]").is_visible()
+        page.locator(".alert[role=alert]").wait_for()  # the answer to the POST is loaded
         assert page.get_by_label("Numéros de pré-demande").input_value() == VALIDATED
         assert_no_axe_violation(page, "pages, the form with an error")
 
