@@ -421,6 +421,7 @@ def book(
     sender_id: str,
     application_ids: Sequence[str] = (),
     email: str | None = None,
+    phone: str | None = None,
     address: str | None = None,
     items: str | None = None,
     needs_agent_check: bool = False,
@@ -467,6 +468,7 @@ def book(
         application_ids=" ".join(ids),
         surname=surname.strip()[:100],
         email=email,
+        phone=phone[:30] if phone else None,
         address=address[:300] if address else None,
         items=items[:500] if items else None,
         channel=channel[:30],
@@ -613,6 +615,20 @@ def get_appointment(
     """A live appointment, for its booker (same channel + sender) or with the booking surname."""
     with session_scope(url) as session:
         appt = _live(session, reference, surname, sender)
+        return AppointmentView.of(appt, appt.site)
+
+
+def appointment_by_reference(reference: str, *, url: str | None = None) -> AppointmentView:
+    """A live appointment by its reference alone, for a caller that holds another proof (a signed
+    link of booking/links.py). Never for a reference someone typed: that needs the surname."""
+    with session_scope(url) as session:
+        appt = session.execute(
+            select(Appointment).where(
+                Appointment.reference == reference.upper(), Appointment.status == "booked"
+            )
+        ).scalar_one_or_none()
+        if appt is None:
+            raise AppointmentNotFound(reference)
         return AppointmentView.of(appt, appt.site)
 
 

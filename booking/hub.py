@@ -34,7 +34,7 @@ import sys
 import time
 from datetime import date, datetime, timezone
 from typing import Any, Awaitable, Callable, Dict, List
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
@@ -62,6 +62,33 @@ CLOCK_KEY = web.AppKey("clock", object)  # Callable[[], datetime] | None
 
 class BadRequest(ValueError):
     """A parameter ANTS sent is missing or invalid (answered 400 with the message)."""
+
+
+# ---- the citizen pages' addresses (served by portal/, the appointment pages) ---------------
+
+PAGES_PATH = "/rendez-vous"  # the callback; /rendez-vous/<ref> to manage, /rendez-vous/<ref>/annuler
+
+
+def callback_url(base: str, site_id: str, start: datetime) -> str:
+    """Where ANTS sends a citizen who picked this slot: the confirmation page."""
+    query = urlencode({"site": site_id, "start": f"{start:%Y-%m-%dT%H:%M}"}, safe=":")
+    return f"{base.rstrip('/')}{PAGES_PATH}?{query}"
+
+
+def management_path(reference: str) -> str:
+    return f"{PAGES_PATH}/{quote(reference)}"
+
+
+def cancel_path(reference: str) -> str:
+    return f"{management_path(reference)}/annuler"
+
+
+def management_url(base: str, reference: str) -> str:
+    return base.rstrip("/") + management_path(reference)
+
+
+def cancel_url(base: str, reference: str) -> str:
+    return base.rstrip("/") + cancel_path(reference)
 
 
 # ---- helpers -------------------------------------------------------------------------------
@@ -222,9 +249,8 @@ async def available_time_slots(request: web.Request) -> web.Response:
         if (slot.site_id, slot.start) in seen:  # overlapping openings may yield a start twice
             continue
         seen.add((slot.site_id, slot.start))
-        query = urlencode({"site": slot.site_id, "start": f"{slot.start:%Y-%m-%dT%H:%M}"}, safe=":")
         result[slot.site_id].append(
-            {"datetime": to_utc_z(slot.start), "callback_url": f"{base}/rendez-vous?{query}"}
+            {"datetime": to_utc_z(slot.start), "callback_url": callback_url(base, slot.site_id, slot.start)}
         )
     return web.json_response(result)
 
@@ -240,8 +266,8 @@ async def search_application_ids(request: web.Request) -> web.Response:
             {
                 "meeting_point": view.site_name,
                 "datetime": to_utc_z(view.start),
-                "management_url": f"{base}/rendez-vous/{view.reference}",
-                "cancel_url": f"{base}/rendez-vous/{view.reference}/annuler",
+                "management_url": management_url(base, view.reference),
+                "cancel_url": cancel_url(base, view.reference),
             }
             for view in found.get(application_id.upper(), [])
         ]

@@ -73,8 +73,11 @@ def main() -> int:
     print(f"Démarrage de l'assistant de {territory.display_name} (environ une minute)…", flush=True)
     print("  base de rendez-vous préparée, puis serveur d'actions et Rasa lancés…", flush=True)
     progress = StartupProgress(action_port, rasa_port)
+    pages_port = int(os.environ.get("GRU_PAGES_PORT", "5200"))
     try:
-        stack = servers.start_stack(rasa_port=rasa_port, action_port=action_port, cors=cors)
+        stack = servers.start_stack(
+            rasa_port=rasa_port, action_port=action_port, cors=cors, pages_port=pages_port
+        )
     except ConfigError as exc:
         print(f"Configuration invalide : {exc}", file=sys.stderr)
         return 1
@@ -106,6 +109,7 @@ def main() -> int:
         f"  socketio : {stack.url} (widget du site){facebook}\n"
         f"  actions  : http://127.0.0.1:{action_port}/health\n"
         + (f"  hub ANTS : http://127.0.0.1:{hub_port}/getManagedMeetingPoints\n" if hub_port else "")
+        + f"  rendez-vous : http://localhost:{pages_port}/rendez-vous/nouveau (pages ouvertes par l'ANTS)\n"
         + "Ctrl-C pour arrêter.",
         flush=True,
     )

@@ -173,6 +173,10 @@ def prepare(
         # Keys the hashes of the failed-attempts table: kept across restarts so that a lock
         # survives them (a per-process secret would give a script new tries at each restart).
         full_env["GRU_ATTEMPTS_SECRET"] = persistent_secret(ROOT / "var" / "attempts.key")
+    if not full_env.get("GRU_LINKS_SECRET"):
+        # Signs the appointment links (booking/links.py): the pages check links that the action
+        # server made, and links sent before a restart keep working.
+        full_env["GRU_LINKS_SECRET"] = persistent_secret(ROOT / "var" / "links.key")
     full_env.setdefault("PYTHONUNBUFFERED", "1")
     full_env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # The Rasa server imports channels/ and the action server actions/ from the repo.
@@ -229,9 +233,13 @@ def start_stack(
     cors: str = "*",
     log: IO[bytes] | None = None,
     timeout: float = 240.0,
+    pages_port: int | None = None,
 ) -> Stack:
-    """Start the action server, then Rasa; return once both answer on HTTP."""
+    """Start the action server, then Rasa; return once both answer on HTTP. With `pages_port`,
+    the citizens' appointment pages too (portal/, python -m portal)."""
     full_env, files = prepare(action_port, env, run_dir)
+    if pages_port is not None:
+        full_env["GRU_PAGES_PORT"] = str(pages_port)
     stack = Stack(rasa_port, action_port)
     started = time.monotonic()
     popen = dict(
@@ -265,6 +273,10 @@ def start_stack(
             hub = subprocess.Popen([str(BIN / "python"), "-m", "booking.hub"], **popen)
             stack.processes.append(hub)
             wait_http(f"http://127.0.0.1:{full_env.get('GRU_HUB_PORT', '5100')}/health", timeout, hub)
+        if pages_port is not None:
+            pages = subprocess.Popen([str(BIN / "python"), "-m", "portal"], **popen)
+            stack.processes.append(pages)
+            wait_http(f"http://127.0.0.1:{pages_port}/health", timeout, pages)
         action_host = full_env.get("GRU_ACTION_HOST") or "127.0.0.1"
         if action_host in ("0.0.0.0", "::"):
             action_host = "127.0.0.1"
