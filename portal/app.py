@@ -186,9 +186,13 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
     response = web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
     # Secure when the page came over HTTPS, directly or through the TLS-terminating proxy.
     secure = request.secure or request.headers.get("X-Forwarded-Proto", "") == "https"
-    response.set_cookie(
-        CSRF_COOKIE, csrf_token(request), httponly=True, samesite="Lax", secure=secure, path=PAGES_PATH
-    )
+    # Only the pages' own paths set the cookie, and only when the request did not bring it: a
+    # page outside them (the browser's /favicon.ico → 404) never carries the cookie (its path
+    # is /rendez-vous) and would otherwise replace it with a new token, expiring the open form.
+    if request.path.startswith(PAGES_PATH) and request.cookies.get(CSRF_COOKIE) != csrf_token(request):
+        response.set_cookie(
+            CSRF_COOKIE, csrf_token(request), httponly=True, samesite="Lax", secure=secure, path=PAGES_PATH
+        )
     return response
 
 
