@@ -16,6 +16,7 @@ NLU_MIN_F1 ?= 0.95
 NLU_MIN_ENTITY_F1 ?= 0.90
 
 .PHONY: browser nginx prod-up prod-down bench-load test-web web-size run shell train test test-fast validate test-stories test-nlu pytest bench bench-booking bench-alerts lint format install clean check-content purge audit
+.PHONY: test-production
 
 ## Start the action server + Rasa (REST, socketio, Facebook if configured) and the
 ## demo page with the chat widget. Ctrl-C stops.
@@ -55,7 +56,12 @@ test-nlu: $(STAMP)
 	$(BIN)/python -m ops.check_nlu results/nlu --min-intent-f1 $(NLU_MIN_F1) --min-entity-f1 $(NLU_MIN_ENTITY_F1)
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not production_shape"
+
+## Two Rasa replicas and two action servers behind nginx, on PostgreSQL and Redis: state kept
+## across replicas, webchat through the proxy, a replica killed under load (about 4 minutes).
+test-production: $(STAMP) train nginx
+	$(BIN)/python -m pytest -m production_shape tests/production
 
 bench: $(STAMP)
 	$(BIN)/python -m ops.bench

@@ -22,7 +22,10 @@ import pytest
 from tests.integration.conftest import REFERENCE, Chat, book
 from tests.integration.test_alerts_flow import socketio_chat
 
-pytestmark = pytest.mark.integration
+# Not in `make test` yet: run by `make test-production` (README, Production). Its first run
+# found two faults (nginx buffering action calls to disk, a kill checked too early), fixed
+# afterwards; it joins `make test` once it has passed on a clean clone.
+pytestmark = [pytest.mark.integration, pytest.mark.production_shape]
 
 
 def query(url: str, sql: str, *args) -> list:
