@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
 import time
 from collections import Counter
@@ -32,6 +31,7 @@ from alerts.senders import Outgoing, Sender, SendFailed
 from alerts.signing import make_token
 from alerts.subscriptions import MESSENGER_FREQUENCIES, local_now
 from core.db import session_scope
+from core.http import public_url
 
 logger = logging.getLogger(__name__)
 
@@ -270,10 +270,6 @@ def _finish(results: List[Tuple[_Claimed, str, str | None, int]], channel: str, 
         sent = [c.subscription_id for c, status, _, _ in results if status == "sent"]
         if channel == "messenger" and sent:
             session.execute(update(Subscription).where(Subscription.id.in_(sent)).values(last_sent_at=now))
-
-
-def public_url() -> str:
-    return (os.environ.get("GRU_PUBLIC_URL") or "http://localhost:5005").rstrip("/")
 
 
 def unsubscribe_link(subscription_id: int) -> str:

@@ -40,13 +40,12 @@ from aiohttp import web
 
 from booking import engine
 from booking.config import BookingConfig, load_booking_config
-from core import clock
+from core import clock, http
 
 logger = logging.getLogger("booking.hub")  # same name under python -m
 
 AUTH_HEADER = "X-HUB-RDV-AUTH-TOKEN"
 DEFAULT_PORT = 5100
-DEFAULT_PUBLIC_URL = "http://localhost:5005"
 MAX_RANGE_DAYS = 62
 MAX_DOCUMENTS = 10
 DB_TIMEOUT_S = 12.0  # below ANTS's 15 s, so ANTS gets a clean 503 rather than a cut connection
@@ -335,7 +334,7 @@ def main() -> int:
     if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
         print(f"GRU_HUB_PORT invalide : « {raw_port} » (numéro de port attendu, ex. 5100).", file=sys.stderr)
         return 1
-    public_url = (os.environ.get("GRU_PUBLIC_URL") or DEFAULT_PUBLIC_URL).strip()
+    public_url = http.public_url()
     host = (os.environ.get("GRU_HUB_HOST") or "0.0.0.0").strip()
     try:
         app = create_app(token, public_url)

@@ -14,17 +14,13 @@ import os
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
+from core.http import public_url
 from core.signing import BadToken, ExpiredToken, make_token, read_token
 
 __all__ = ["BadToken", "ExpiredToken", "manage_token", "manage_url", "public_url", "read_manage_token"]
 
 SECRET_ENV = "GRU_LINKS_SECRET"
 PURPOSES = ("manage", "cancel")
-DEFAULT_PUBLIC_URL = "http://localhost:5005"
-
-
-def public_url() -> str:
-    return (os.environ.get("GRU_PUBLIC_URL") or DEFAULT_PUBLIC_URL).strip().rstrip("/")
 
 
 def _validity() -> timedelta:

@@ -102,6 +102,15 @@ class Rejected(HttpError):
 # --- configuration ------------------------------------------------------------------------------------
 
 
+DEFAULT_PUBLIC_URL = "http://localhost:5005"  # Rasa's own address under `make run`
+
+
+def public_url(env: Mapping[str, str] = os.environ) -> str:
+    """The deployment's public base URL (GRU_PUBLIC_URL), without a trailing slash: the links
+    sent to citizens and to ANTS (pages, calendars, alerts, appointment management)."""
+    return (env.get("GRU_PUBLIC_URL") or DEFAULT_PUBLIC_URL).strip().rstrip("/")
+
+
 def timeout_from_env(name: str, default: float, env: Mapping[str, str] = os.environ) -> float:
     """A positive number of seconds from ``env[name]`` (``default`` when unset or blank).
 

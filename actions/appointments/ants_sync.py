@@ -4,12 +4,12 @@ the declaration after it, the withdrawal after a cancellation or a move."""
 from __future__ import annotations
 
 import logging
-import os
 from typing import Dict, List, Tuple
 
 from booking import ants_sync as outbox
 from booking import engine
 from booking.ants import AntsClient, AntsError, AntsSettings, AntsUnavailable
+from core.http import public_url
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +40,7 @@ async def check_with_ants(ids: List[str], site_id: str) -> Tuple[Dict[str, str |
 async def declare_to_ants(appt: engine.AppointmentView) -> bool:
     """Declare to ANTS through the outbox (booking/ants_sync.py): True when something could not
     be sent now — the appointment is « à vérifier » and the outbox retries it later."""
-    public_url = os.environ.get("GRU_PUBLIC_URL", "http://localhost:5005")
-    return await outbox.declare_appointment(appt, ants_settings(), public_url)
+    return await outbox.declare_appointment(appt, ants_settings(), public_url())
 
 
 async def withdraw_from_ants(appt: engine.AppointmentView) -> None:

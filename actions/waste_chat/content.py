@@ -3,7 +3,6 @@ the geocoder, and small value formatters (no sentence: those are responses)."""
 
 from __future__ import annotations
 
-import os
 from urllib.parse import urlencode
 
 from rasa_sdk import Tracker
@@ -12,6 +11,7 @@ from actions.common import channel_of
 from actions.core import TERRITORY
 from booking import memory
 from booking.config import load_bulky_booking_config
+from core.http import public_url
 from waste.config import load_waste_config
 from waste.geocoder import geocoder_from_env
 from waste.recycling import load_recycling_config
@@ -47,7 +47,7 @@ def address_label(street: str, number: int | None) -> str:
 
 
 def ics_url(sector: str, street: str) -> str:
-    base = os.environ.get("GRU_PUBLIC_URL", "http://localhost:5005").rstrip("/")
+    base = public_url()
     return f"{base}/webhooks/calendar/ics?{urlencode({'sector': sector, 'street': street})}"
 
 
