@@ -27,7 +27,6 @@ from actions.common import (
 )
 from actions.context import pseudonym
 from actions.forms import FormDone, FormValidation, guarded
-from alerts.broadcast import public_url
 from alerts.config import load_alerts_config
 from alerts.notices import active_alerts
 from alerts.senders import Outgoing, SendFailed, SmtpSender, SmtpSettings
@@ -41,6 +40,7 @@ from alerts.subscriptions import (
     subscriptions_of,
     unsubscribe,
 )
+from core.http import public_url
 from core.privacy import load_privacy
 from core.text import fold, join_fr
 from waste.geocoder import GeocoderUnavailable, extract_address
