@@ -3,10 +3,9 @@
 - Messenger: Meta's Send API with the `notification_messages_token` of the person's opt-in
   (POST <graph>/me/messages, recipient {notification_messages_token}), the only way to write
   outside the 24-hour window for this purpose (see README, « Alertes »).
-- E-mail: SMTP with STARTTLS and authentication when configured (smtplib, in worker threads,
-  one kept-alive connection per thread).
-- SMS: a generic JSON SMS gateway (POST <base>/messages, bearer token, body {to, from, text,
-  reference}; 2xx {id}); the reference makes a retried request a no-op at the gateway.
+- E-mail: core/mail.py (SMTP with STARTTLS and authentication when configured, in worker
+  threads, one kept-alive connection per thread).
+- SMS: core/sms.py (a generic JSON SMS gateway; the reference makes a retried request a no-op).
 
 Errors: `SendFailed(permanent=True)` (refused: do not retry) or `SendFailed(permanent=False)`
 (timeout, connection, 5xx, 429: retry later). Logs: the channel and the outcome, never an
@@ -15,39 +14,30 @@ address. Plain Python, no Rasa.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-import smtplib
-import ssl
-import threading
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
 from typing import Dict, Mapping, Protocol
 
-from core.http import JsonClient, Rejected, Unavailable, timeout_from_env
+from core.http import JsonClient
+from core.mail import SmtpSender, SmtpSettings
+from core.outbound import Outgoing, SendFailed, post
+from core.sms import JsonSmsSender, sms_sender_from_env
+
+# SMTP and the SMS gateway live in core/mail.py and core/sms.py (shared with reports and reminders);
+# these names stay importable from here.
+__all__ = [
+    "JsonSmsSender",
+    "MessengerSender",
+    "Outgoing",
+    "SendFailed",
+    "Sender",
+    "SmtpSender",
+    "SmtpSettings",
+    "post",
+    "senders_from_env",
+]
 
 logger = logging.getLogger(__name__)
-
-
-class SendFailed(Exception):
-    def __init__(self, reason: str, permanent: bool) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.permanent = permanent
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """One message to one subscriber."""
-
-    reference: str  # « <alert id>-<subscription id> »: unique, no personal data
-    address: str  # e-mail, +33 number, or PSID
-    token: str | None  # Messenger notification_messages_token
-    text: str  # the whole text (SMS, Messenger) or the e-mail body
-    subject: str = ""  # e-mail only
 
 
 class Sender(Protocol):
@@ -89,154 +79,6 @@ class MessengerSender:
         return None
 
 
-async def post(client: JsonClient, path: str, **options) -> None:
-    """One POST; a refusal (4xx) is permanent, anything else (timeout, 5xx, 429) temporary."""
-    try:
-        await client.request("POST", path, **options)
-    except Rejected as exc:
-        raise SendFailed(f"rejected {exc.status}", permanent=True) from None
-    except Unavailable as exc:
-        raise SendFailed(exc.kind, permanent=False) from None
-
-
-# ---- SMS -----------------------------------------------------------------------------------------
-
-
-class JsonSmsSender:
-    channel = "sms"
-
-    def __init__(
-        self, base_url: str, api_token: str, sender_name: str, *, timeout_s: float | None = None
-    ) -> None:
-        self.sender_name = sender_name
-        self.client = JsonClient(
-            "sms",
-            base_url,
-            logger=logger,
-            timeout_env="GRU_SMS_TIMEOUT",
-            timeout_default=10.0,
-            timeout_s=timeout_s,
-            headers={"Authorization": f"Bearer {api_token}"},
-            attempts=1,
-        )
-
-    async def send(self, message: Outgoing) -> None:
-        body = {
-            "to": message.address,
-            "from": self.sender_name,
-            "text": message.text,
-            "reference": message.reference,
-        }
-        await post(self.client, "/messages", json_body=body, idempotent=True)
-
-    async def close(self) -> None:
-        return None
-
-
-# ---- e-mail --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int = 587
-    user: str | None = None
-    password: str | None = None
-    starttls: bool = True
-    sender: str = "alertes@localhost"
-    sender_name: str = ""
-    timeout_s: float = 10.0
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> SmtpSettings | None:
-        host = env.get("GRU_SMTP_HOST")
-        if not host:
-            return None
-        return cls(
-            host=host,
-            port=int(env.get("GRU_SMTP_PORT") or 587),
-            user=env.get("GRU_SMTP_USER") or None,
-            password=env.get("GRU_SMTP_PASSWORD") or None,
-            starttls=(env.get("GRU_SMTP_STARTTLS") or "1") not in ("0", "false", "no"),
-            sender=env.get("GRU_SMTP_FROM") or "alertes@localhost",
-            sender_name=env.get("GRU_SMTP_FROM_NAME") or "",
-            timeout_s=timeout_from_env("GRU_SMTP_TIMEOUT", 10.0, env),
-        )
-
-
-class SmtpSender:
-    """SMTP in worker threads (smtplib blocks): each thread keeps its own connection."""
-
-    channel = "email"
-
-    def __init__(self, settings: SmtpSettings, *, workers: int = 2) -> None:
-        self.settings = settings
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smtp")
-        self.local = threading.local()
-        self.connections: list = []
-        self.lock = threading.Lock()
-
-    def _connect(self) -> smtplib.SMTP:
-        s = self.settings
-        connection = smtplib.SMTP(s.host, s.port, timeout=s.timeout_s)
-        if s.starttls:
-            connection.starttls(context=ssl.create_default_context())
-        if s.user:
-            connection.login(s.user, s.password or "")
-        with self.lock:
-            self.connections.append(connection)
-        return connection
-
-    def _message(self, message: Outgoing) -> EmailMessage:
-        mail = EmailMessage()
-        mail["From"] = formataddr((self.settings.sender_name, self.settings.sender))
-        mail["To"] = message.address
-        mail["Subject"] = message.subject
-        mail["Message-ID"] = make_msgid(idstring=message.reference.replace("-", "."))
-        mail.set_content(message.text)
-        return mail
-
-    def send_now(self, message: Outgoing) -> None:
-        """Blocking: one message on this thread's connection (opened or reopened as needed)."""
-        mail = self._message(message)
-        for attempt in (1, 2):
-            connection = getattr(self.local, "connection", None)
-            try:
-                if connection is None:
-                    connection = self.local.connection = self._connect()
-                connection.send_message(mail)
-                return
-            except smtplib.SMTPServerDisconnected:
-                self.local.connection = None  # the server closed an idle connection: once more
-                if attempt == 2:
-                    raise SendFailed("disconnected", permanent=False) from None
-            except smtplib.SMTPRecipientsRefused:
-                raise SendFailed("recipient refused", permanent=True) from None
-            except smtplib.SMTPResponseException as exc:
-                self.local.connection = None if exc.smtp_code == 421 else connection
-                raise SendFailed(f"smtp {exc.smtp_code}", permanent=exc.smtp_code >= 500) from None
-            except (TimeoutError, OSError, smtplib.SMTPException) as exc:
-                self.local.connection = None
-                raise SendFailed(type(exc).__name__, permanent=False) from None
-
-    async def send(self, message: Outgoing) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self.pool, self.send_now, message)
-
-    async def close(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(None, self._close_all)
-        self.pool.shutdown(wait=False)
-
-    def _close_all(self) -> None:
-        with self.lock:
-            connections, self.connections = self.connections, []
-        for connection in connections:
-            try:
-                connection.quit()
-            except (OSError, smtplib.SMTPException):
-                pass
-
-
 def senders_from_env(env: Mapping[str, str] = os.environ) -> Dict[str, Sender]:
     """The adapters the environment configures (a channel without one cannot be delivered)."""
     senders: Dict[str, Sender] = {}
@@ -247,8 +89,7 @@ def senders_from_env(env: Mapping[str, str] = os.environ) -> Dict[str, Sender]:
     smtp = SmtpSettings.from_env(env)
     if smtp is not None:
         senders["email"] = SmtpSender(smtp)
-    if env.get("GRU_SMS_URL") and env.get("GRU_SMS_TOKEN"):
-        senders["sms"] = JsonSmsSender(
-            env["GRU_SMS_URL"], env["GRU_SMS_TOKEN"], env.get("GRU_SMS_FROM") or "MAIRIE"
-        )
+    sms = sms_sender_from_env(env)
+    if sms is not None:
+        senders["sms"] = sms
     return senders

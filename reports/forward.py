@@ -8,9 +8,9 @@ GRU_REPORTS_FORWARD:
   ``{"data": {...}, "context": {"channel": "web"}}``; w.c.s. answers ``{"err": 0, "data": {"id",
   "url", "backoffice_url", "api_url"}}``. The form's slug is the category's ``wcs_slug`` in the
   reports file; its fields' varnames are listed in README (Signalements);
-* ``email``: a message to the category's ``email`` through SMTP (GRU_SMTP_HOST, GRU_SMTP_PORT,
-  GRU_SMTP_STARTTLS true/false, GRU_SMTP_USER / GRU_SMTP_PASSWORD when the server asks for a
-  login, GRU_SMTP_FROM, GRU_SMTP_TIMEOUT), the photo attached.
+* ``email``: a message to the category's ``email`` through SMTP (core/mail.py: GRU_SMTP_HOST,
+  GRU_SMTP_PORT, GRU_SMTP_STARTTLS true/false, GRU_SMTP_USER / GRU_SMTP_PASSWORD when the server
+  asks for a login, GRU_SMTP_FROM, GRU_SMTP_TIMEOUT), the photo attached.
 
 The report row is the outbox (booking/models.Report.forward_*): the immediate try after the
 citizen confirms, then `process_outbox` (``python -m reports.forward``, every few minutes from
@@ -28,14 +28,11 @@ import asyncio
 import base64
 import logging
 import os
-import smtplib
-import ssl
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Protocol
 
 from sqlalchemy import select, update
@@ -46,6 +43,7 @@ from booking.models import Report
 from core import clock
 from core.db import session_scope
 from core.http import JsonClient, Rejected, Unavailable
+from core.mail import Attachment, SendFailed, SmtpSettings, compose, deliver
 from core.territory import load_territory
 from reports.config import load_reports_config
 from reports.photos import photo_of
@@ -159,49 +157,10 @@ class WcsForwarder:
 # --- e-mail ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int = 587
-    starttls: bool = True
-    user: str | None = None
-    password: str | None = None
-    sender: str = "assistant@localhost"
-    timeout_s: float = 10.0
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> SmtpSettings:
-        host = (env.get("GRU_SMTP_HOST") or "").strip()
-        if not host:
-            raise ValueError("GRU_REPORTS_FORWARD=email needs GRU_SMTP_HOST")
-        raw_port = (env.get("GRU_SMTP_PORT") or "587").strip()
-        if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
-            raise ValueError(f"GRU_SMTP_PORT must be a port number; got {raw_port!r}")
-        starttls = (env.get("GRU_SMTP_STARTTLS") or "true").strip().lower()
-        if starttls not in ("true", "false", "1", "0", "yes", "no"):
-            raise ValueError(f"GRU_SMTP_STARTTLS must be true or false; got {starttls!r}")
-        from core.http import timeout_from_env
-
-        return cls(
-            host=host,
-            port=int(raw_port),
-            starttls=starttls in ("true", "1", "yes"),
-            user=(env.get("GRU_SMTP_USER") or "").strip() or None,
-            password=env.get("GRU_SMTP_PASSWORD") or None,
-            sender=(env.get("GRU_SMTP_FROM") or "").strip() or f"assistant@{host}",
-            timeout_s=timeout_from_env("GRU_SMTP_TIMEOUT", 10.0, env),
-        )
-
-
-def report_email(report: ReportView, recipient: str, sender: str, photo) -> EmailMessage:
+def report_email(report: ReportView, recipient: str, settings: SmtpSettings, photo) -> EmailMessage:
     """The message to the service (French: agents read it)."""
     category = load_reports_config().category(report.category)
     territory = load_territory()
-    message = EmailMessage()
-    message["Subject"] = f"Signalement {report.reference} : {category.label if category else report.category}"
-    message["From"] = sender
-    message["To"] = recipient
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     lines = [
         f"Signalement {report.reference} reçu par l'assistant en ligne {territory.of_name}.",
         "",
@@ -222,12 +181,14 @@ def report_email(report: ReportView, recipient: str, sender: str, photo) -> Emai
         "Pour que l'habitant suive ce signalement dans l'assistant, mettez à jour son état :",
         f"python -m reports.cli status {report.reference} in_progress (puis closed).",
     ]
-    message.set_content("\n".join(lines))
-    if photo is not None:
-        filename, content_type, content = photo
-        maintype, _, subtype = content_type.partition("/")
-        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
-    return message
+    return compose(
+        settings,
+        to=recipient,
+        subject=f"Signalement {report.reference} : {category.label if category else report.category}",
+        text="\n".join(lines),
+        attachments=[Attachment(*photo)] if photo is not None else [],
+        reference=report.reference,
+    )
 
 
 class EmailForwarder:
@@ -237,24 +198,10 @@ class EmailForwarder:
         self.settings = settings
 
     def _deliver(self, message: EmailMessage) -> None:
-        s = self.settings
         try:
-            with smtplib.SMTP(s.host, s.port, timeout=s.timeout_s) as smtp:
-                if s.starttls:
-                    smtp.starttls(context=ssl.create_default_context())
-                if s.user:
-                    smtp.login(s.user, s.password or "")
-                smtp.send_message(message)
-        except smtplib.SMTPAuthenticationError:
-            raise ForwardError("auth_refused") from None  # retried: a password may be fixed meanwhile
-        except smtplib.SMTPRecipientsRefused:
-            raise ForwardError("recipient_refused", final=True) from None
-        except smtplib.SMTPResponseException as exc:
-            raise ForwardError(
-                "rejected" if exc.smtp_code >= 500 else "server_error", final=exc.smtp_code >= 500
-            ) from None
-        except (TimeoutError, ConnectionError, OSError, smtplib.SMTPException) as exc:
-            raise ForwardError("timeout" if isinstance(exc, TimeoutError) else "connection") from None
+            deliver(self.settings, message)
+        except SendFailed as exc:
+            raise ForwardError(exc.reason, final=exc.permanent) from None
 
     async def send(self, report: ReportView, url: str | None = None) -> Sent:
         category = load_reports_config().category(report.category)
@@ -263,7 +210,7 @@ class EmailForwarder:
         photo = (
             (stored.filename, stored.content_type, await asyncio.to_thread(stored.read)) if stored else None
         )
-        message = report_email(report, recipient, self.settings.sender, photo)
+        message = report_email(report, recipient, self.settings, photo)
         await asyncio.to_thread(self._deliver, message)  # smtplib blocks: never on the event loop
         return Sent(str(message["Message-ID"])[:64], None)
 
@@ -285,7 +232,10 @@ def forwarder_from_env(env: Mapping[str, str] = os.environ) -> Forwarder | None:
     if kind == "none":
         return None
     if kind == "email":
-        return EmailForwarder(SmtpSettings.from_env(env))
+        settings = SmtpSettings.from_env(env)
+        if settings is None:
+            raise ValueError("GRU_REPORTS_FORWARD=email needs GRU_SMTP_HOST")
+        return EmailForwarder(settings)
     values = {}
     for name, fallback in (
         ("GRU_REPORTS_WCS_URL", "GRU_PUBLIK_URL"),
