@@ -92,6 +92,29 @@ class BookingLimits(ContentModel):
         return value
 
 
+class ReminderSettings(ContentModel):
+    """Reminders before an appointment (booking/reminders.py): how many hours before, and the
+    channels offered. GRU_REMINDERS_HOURS (« 48,24 », « 24 », « off ») overrides the hours."""
+
+    hours_before: List[int] = [48, 24]
+    channels: List[str] = ["email", "sms", "messenger"]
+
+    @validator("hours_before")
+    def _hours_before(cls, value: List[int]) -> List[int]:
+        if any(not 1 <= hours <= 168 for hours in value) or len(set(value)) != len(value):
+            raise ValueError("« hours_before » : des nombres d'heures différents, entre 1 et 168")
+        return sorted(value, reverse=True)
+
+    @validator("channels")
+    def _channels(cls, value: List[str]) -> List[str]:
+        unknown = set(value) - {"email", "sms", "messenger"}
+        if unknown:
+            raise ValueError(
+                f"« channels » : email, sms ou messenger ; inconnu : {', '.join(sorted(unknown))}"
+            )
+        return value
+
+
 class BookingConfig(ContentModel):
     # identity: CNI/passport appointments; bulky_waste: encombrants pick-up rounds
     service: str = "identity"
@@ -101,6 +124,7 @@ class BookingConfig(ContentModel):
     min_notice_minutes: int = 60
     max_people: int = 5
     limits: BookingLimits = BookingLimits()
+    reminders: ReminderSettings = ReminderSettings()
     sites: List[SiteConfig]
     closures: List[ClosureConfig] = []
 

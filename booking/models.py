@@ -133,6 +133,8 @@ class Appointment(Base):
     created_at = Column(DateTime, nullable=False)
     updated_at = Column(DateTime, nullable=False)
     cancelled_at = Column(DateTime)
+    # The citizen followed the « no more reminders » link of a reminder (booking/reminders.py).
+    reminders_stopped_at = Column(DateTime)
     site = relationship("Site")
 
     __table_args__ = (
@@ -215,6 +217,43 @@ class AntsOutbox(Base):
         CheckConstraint("operation IN ('declare', 'withdraw')", name="operation_known"),
         Index("ix_ants_outbox_due", "done_at", "next_attempt_at"),
         Index("ix_ants_outbox_reference", "reference"),
+    )
+
+
+REMINDER_CHANNELS = ("email", "sms", "messenger")
+REMINDER_STATUSES = ("sending", "retry", "sent", "failed")
+
+
+class AppointmentReminder(Base):
+    """One reminder of one appointment (booking/reminders.py): the unique key (appointment, start,
+    channel, hours before) is claimed by inserting the row before anything is sent, so a reminder
+    is never sent twice, whatever the number of schedulers and restarts. A moved appointment has
+    another start, hence new reminders. ``next_attempt_at``: the end of the sender's lease while
+    ``sending``, the next try while ``retry``. No personal data: the address is read from the
+    appointment when sending; ``last_error_kind`` is a kind (timeout, recipient_refused…)."""
+
+    __tablename__ = "appointment_reminders"
+    id = Column(Integer, primary_key=True)
+    appointment_id = Column(
+        Integer, ForeignKey("appointments.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    start = Column(DateTime, nullable=False)  # the appointment's start when the reminder was due
+    channel = Column(String(20), nullable=False)
+    hours_before = Column(Integer, nullable=False)
+    status = Column(String(10), nullable=False)
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(DateTime)
+    last_error_kind = Column(String(30))
+    sent_at = Column(DateTime)
+    created_at = Column(DateTime, nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint(
+            "appointment_id", "start", "channel", "hours_before", name="uq_appointment_reminders_key"
+        ),
+        CheckConstraint("channel IN ('email', 'sms', 'messenger')", name="channel_known"),
+        CheckConstraint("status IN ('sending', 'retry', 'sent', 'failed')", name="status_known"),
+        Index("ix_appointment_reminders_due", "status", "next_attempt_at"),
     )
 
 

@@ -49,6 +49,17 @@ class PeriodicJob:
 DAY_S = 24 * 3600.0
 
 
+def reminders_enabled(env: Mapping[str, str]) -> bool:
+    """A reminder channel is configured and reminders are not switched off."""
+    if (env.get("GRU_REMINDERS_HOURS") or "").strip().lower() in ("off", "0", "none", "aucun"):
+        return False
+    return bool(
+        env.get("GRU_SMTP_HOST")
+        or (env.get("GRU_SMS_URL") and env.get("GRU_SMS_TOKEN"))
+        or env.get("FACEBOOK_PAGE_ACCESS_TOKEN")
+    )
+
+
 def default_jobs(env: Mapping[str, str] | None = None) -> List[PeriodicJob]:
     env = os.environ if env is None else env
     return [
@@ -65,6 +76,13 @@ def default_jobs(env: Mapping[str, str] | None = None) -> List[PeriodicJob]:
             [sys.executable, "-m", "reports.forward"],
             every_s=float(env.get("GRU_REPORTS_OUTBOX_EVERY", "300")),
             enabled=lambda e: (e.get("GRU_REPORTS_FORWARD") or "none").strip().lower() != "none",
+        ),
+        # Appointment reminders (booking/reminders.py): e-mail, SMS, Messenger, each sent once.
+        PeriodicJob(
+            "reminders",
+            [sys.executable, "-m", "booking.reminders"],
+            every_s=float(env.get("GRU_REMINDERS_EVERY", "300")),
+            enabled=reminders_enabled,
         ),
         # Retention limits of the privacy file (territory/demo/privacy.yml): once a day.
         PeriodicJob("purge", [sys.executable, "-m", "ops.purge"], every_s=DAY_S, first_after_s=300.0),

@@ -46,6 +46,7 @@ from actions.appointments.reading import (
     parse_person_count,
     says_no_pre_application,
 )
+from actions.appointments.reminders import offer_reminder
 from actions.appointments.slots import SlotAnswers
 from actions.common import button, channel_of, clean_surname, entity_values, intent_of, read_yes_no, text_of
 from actions.core import pseudonym
@@ -401,4 +402,4 @@ class ActionBookingDone(FormDone):
             dispatcher.utter_message(response="utter_booking_ants_check")
         if channel_of(tracker) == "facebook":  # Messenger shows it as a card with its two actions
             dispatcher.utter_message(elements=[appointment_card(appt)])
-        return self.forget()
+        return self.forget() + offer_reminder(dispatcher, tracker, appt)

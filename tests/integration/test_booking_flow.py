@@ -4,13 +4,19 @@ anti-duplicate API). Needs a trained model in models/ (make test trains one firs
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.integration.conftest import HUB_TOKEN, REFERENCE, Chat, FakeAnts, book, rows
+from booking import reminders
+from core.mail import SmtpSettings
+from tests.integration.conftest import HUB_TOKEN, LINKS_SECRET, REFERENCE, Chat, FakeAnts, book, rows
 
 pytestmark = pytest.mark.integration
 
@@ -226,3 +232,71 @@ def test_new_conversations_get_no_new_tries_on_a_reference(stack, app_db):
     other.say("Fabre")
     assert "Je ne peux pas vérifier ce rendez-vous" in other.text and "J'annule" not in other.text, other.text
     assert rows(app_db, "SELECT status FROM appointments WHERE reference=?", reference) == [("booked",)]
+
+
+def test_a_reminder_by_email_asked_in_the_chat_is_sent_once_and_can_be_stopped(
+    stack, app_db, smtp, monkeypatch
+):
+    chat = Chat(stack)
+    chat.say("rdv cni pour 1 personne")
+    assert "pré-demande" in chat.text, chat.text
+    chat.say("R3M1ND3RAA")
+    if "Dans quelle mairie" in chat.text:
+        chat.click("Peu importe")
+    chat.say("dans 8 jours")  # far enough for both reminders
+    chat.first_slot()
+    chat.say("Durand")
+    assert "Je récapitule" in chat.text, chat.text
+    chat.click("Oui")
+    reference = REFERENCE.search(chat.text).group(0)
+    # The optional step: the channels the stack configures (SMTP here, no SMS gateway).
+    assert "Voulez-vous un rappel" in chat.text, chat.text
+    assert "Par e-mail" in chat.buttons and "Non merci" in chat.buttons and "Par SMS" not in chat.buttons
+    chat.click("Par e-mail")
+    assert "adresse e-mail" in chat.text and "effacée avec le rendez-vous" in chat.text, chat.text
+    chat.say("marie.durand@")
+    assert "ne semble pas valide" in chat.text, chat.text
+    chat.say("Marie.Durand@exemple.fr")
+    assert f"vous recevrez un rappel par e-mail 48 h et 24 h avant le rendez-vous {reference}" in chat.text
+    assert "exemple.fr" not in chat.text  # never said back
+    ((email, start),) = rows(app_db, "SELECT email, start FROM appointments WHERE reference=?", reference)
+    assert email == "marie.durand@exemple.fr"
+
+    # Two schedulers at once, 47 h before the appointment (the fake clock): one e-mail.
+    monkeypatch.setenv("GRU_LINKS_SECRET", LINKS_SECRET)
+    moment = datetime.fromisoformat(start[:19]).replace(tzinfo=ZoneInfo("Europe/Paris"))
+    settings = SmtpSettings("127.0.0.1", smtp.port, starttls=False, sender="rdv@villebrune.example")
+
+    async def two_passes(now):
+        passes = [{"email": reminders.EmailReminderSender(settings)} for _ in range(2)]
+        results = await asyncio.gather(
+            *(reminders.run_pass(s, now=now, url=f"sqlite:///{app_db}", env={}) for s in passes)
+        )
+        for senders in passes:
+            await senders["email"].close()
+        return sum(r["sent"] for r in results)
+
+    before = len(smtp.messages)
+    assert asyncio.run(two_passes(moment - timedelta(hours=47))) == 1
+    assert asyncio.run(two_passes(moment - timedelta(hours=46))) == 0
+    (recipients, mail), *_ = smtp.messages[before:]
+    assert recipients == ["marie.durand@exemple.fr"] and reference in mail["Subject"]
+    plain = mail.get_body(("plain",)).get_content()
+    assert "justificatif de domicile" in plain and f"/rendez-vous/{reference}?t=" in plain
+    assert mail.get_body(("html",)) is not None
+
+    # The opt-out link: a page that asks, then a POST that stops; the 24 h reminder is not sent.
+    token = mail["List-Unsubscribe"].strip("<>").split("?t=")[1]
+    with urllib.request.urlopen(f"{stack.url}/webhooks/reminders/stop?t={token}", timeout=10) as response:
+        page = response.read().decode()
+    assert "Ne plus recevoir de rappel" in page and 'lang="fr"' in page
+    assert rows(app_db, "SELECT reminders_stopped_at FROM appointments WHERE reference=?", reference) == [
+        (None,)
+    ]
+    data = urllib.parse.urlencode({"t": token}).encode()
+    with urllib.request.urlopen(f"{stack.url}/webhooks/reminders/stop", data=data, timeout=10) as response:
+        assert "plus aucun rappel" in response.read().decode()
+    assert asyncio.run(two_passes(moment - timedelta(hours=23))) == 0
+    with pytest.raises(urllib.error.HTTPError) as forged:
+        urllib.request.urlopen(f"{stack.url}/webhooks/reminders/stop?t={token[:-3]}abc", timeout=10)
+    assert forged.value.code == 400

@@ -50,3 +50,13 @@ def test_the_attempts_secret_survives_a_restart(tmp_path):
     first = persistent_secret(key)
     assert persistent_secret(key) == first and len(first) >= 32
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+def test_the_reminders_job_runs_when_a_channel_is_configured():
+    (job,) = [j for j in default_jobs({}) if j.name == "reminders"]
+    assert job.command[-2:] == ["-m", "booking.reminders"] and job.every_s == 300
+    assert not job.enabled({})
+    assert job.enabled({"GRU_SMTP_HOST": "smtp.villebrune.fr"})
+    assert job.enabled({"FACEBOOK_PAGE_ACCESS_TOKEN": "t"})
+    assert not job.enabled({"GRU_SMS_URL": "https://sms.example"})  # no token: no SMS adapter
+    assert not job.enabled({"GRU_SMTP_HOST": "smtp.villebrune.fr", "GRU_REMINDERS_HOURS": "off"})
