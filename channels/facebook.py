@@ -38,6 +38,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels import facebook_optin, log_privacy
+from channels.handoff import before_message
 from channels.limits import MESSAGE_TOO_LONG, TOO_MANY_MESSAGES, refusal
 from channels.rate import ALLOW, REFUSE, ChannelRates
 
@@ -74,6 +75,10 @@ def split_text(text: str, limit: int = MAX_TEXT) -> List[str]:
 
 def short_title(title: str) -> str:
     return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1].rstrip() + "…"
+
+
+# The key of the custom payload the agent console sends for an agent's reply on Messenger.
+HUMAN_AGENT_KEY = "gru_human_agent"
 
 
 class MessengerOutput(MessengerBot):
@@ -129,7 +134,22 @@ class MessengerOutput(MessengerBot):
         }
         await self._post(payload, recipient_id)
 
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
+        custom = message.get("custom")
+        if isinstance(custom, dict) and HUMAN_AGENT_KEY in custom:  # the text is in the custom payload
+            await self.send_custom_json(recipient_id, custom)
+            return
+        await super().send_response(recipient_id, message)
+
     async def send_custom_json(self, recipient_id: str, json_message: Any, **kwargs: Any) -> None:
+        if isinstance(json_message, dict) and HUMAN_AGENT_KEY in json_message:
+            # An agent's reply (handoff/console.py): Meta allows it up to 7 days after the
+            # person's last message with the HUMAN_AGENT tag (24 hours for a plain RESPONSE).
+            for part in split_text(str(json_message[HUMAN_AGENT_KEY])):
+                await asyncio.to_thread(
+                    self.messenger_client.send, {"text": part}, recipient_id, "MESSAGE_TAG", tag="HUMAN_AGENT"
+                )
+            return
         await self._post(json_message, recipient_id)
 
 
@@ -139,10 +159,12 @@ class GuardedMessenger(Messenger):
         page_access_token: str,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
         rates: ChannelRates | None = None,
+        app: Any = None,
     ) -> None:
         super().__init__(page_access_token, on_new_message)
         self.client = graph_client(page_access_token)
         self.rates = rates
+        self.app = app  # Rasa's Sanic app: the hand-off hook resumes paused conversations through it
 
     ATTACHMENT_CHECKS = (
         Messenger._is_audio_message,
@@ -222,6 +244,7 @@ class GuardedMessenger(Messenger):
                 await out_channel.send_text_message(sender_id, TOO_MANY_MESSAGES)
             return
         await out_channel.send_action(sender_id, sender_action="mark_seen")
+        text = await before_message(self.app, sender_id, text)
         user_message = UserMessage(text, out_channel, sender_id, input_channel=self.name(), metadata=metadata)
         await out_channel.send_action(sender_id, sender_action="typing_on")
         try:
@@ -302,7 +325,7 @@ class GuardedFacebookInput(FacebookInput):
                     raise TypeError("entry is not a list")
             except Exception:  # noqa: BLE001 - a signed but malformed body is still refused cleanly
                 return response.text("invalid payload", status=400)
-            messenger = GuardedMessenger(self.fb_access_token, on_new_message, self.rates)
+            messenger = GuardedMessenger(self.fb_access_token, on_new_message, self.rates, request.app)
             self.run_later(messenger.handle({"entry": entries}, self.get_metadata(request)))
             return response.text("success")
 

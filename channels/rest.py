@@ -28,6 +28,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels import log_privacy
+from channels.handoff import before_message
 from channels.limits import (
     BODY_TOO_LARGE,
     MAX_BODY_BYTES,
@@ -146,7 +147,7 @@ class GuardedRestInput(RestInput):
             sender_id = await self._extract_sender(request)
             if await self.rates.check(sender_id, client_address(request)) != ALLOW:
                 raise TooManyRequests(TOO_MANY_MESSAGES)
-            text = self._extract_message(request)
+            text = await before_message(request.app, sender_id, self._extract_message(request))
             metadata = self.get_metadata(request)
             input_channel = self._extract_input_channel(request)
             if rasa.utils.endpoints.bool_arg(request, "stream", default=False):

@@ -24,6 +24,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 
 from channels import log_privacy
+from channels.handoff import before_message
 from channels.limits import MAX_SENDER_CHARS, TOO_MANY_MESSAGES, refusal
 from channels.rate import ALLOW, ChannelRates, client_address
 
@@ -92,6 +93,8 @@ class GuardedSocketIOInput(SocketIOInput):
                     metadata = None
             if not isinstance(metadata, dict):
                 return await refuse(sid, "Requête invalide : les métadonnées doivent être un objet JSON.")
+            request = (sio.get_environ(sid, namespace=self.namespace) or {}).get("sanic.request")
+            message = await before_message(getattr(request, "app", None), sender_id, message)
             output_channel = SocketIOOutput(sio, self.bot_message_evt)
             user_message = UserMessage(
                 message, output_channel, sender_id, input_channel=self.name(), metadata=metadata

@@ -1,0 +1,211 @@
+"""Live hand-off end to end: the running assistant (Rasa + action server) and the agent
+console (in this process, on its HTTP API). A citizen over REST asks for an agent, the agent
+takes the conversation through the console, replies (Rasa stores the reply in the tracker, a
+REST client reads it there; a webchat citizen gets it pushed on socketio), the bot stays
+silent meanwhile, the agent closes, the bot answers again; « retour à l'assistant » ends a
+hand-off from the citizen's side.
+
+The assistant runs on a copy of the demo territory whose front desk and état civil are open
+every day and all day, with no exceptional closure, so that the test does not depend on the
+hour it runs at (public holidays still close them: the test is skipped on those days).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import urllib.request
+import uuid
+
+import pytest
+import socketio
+import yaml
+from aiohttp.test_utils import TestClient, TestServer
+
+from core.db import session_scope
+from core.territory import load_territory
+from handoff.console import Console, create_app
+from handoff.models import HandoffRequest
+from handoff.rasa_api import RasaApi
+from staff import auth
+from tests.conftest import ROOT, free_port
+from tests.integration.test_server import say
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "rasa-test-token"
+PASSWORD = "correct horse battery"
+ALWAYS = ["00:00-23:59"]
+WEEK = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@pytest.fixture(scope="module")
+def handoff_stack(tmp_path_factory):
+    from ops import servers
+
+    if not any((ROOT / "models").glob("*.tar.gz")):
+        pytest.fail("no trained model in models/: run `make train` first")
+    base = tmp_path_factory.mktemp("handoff")
+    territory = yaml.safe_load((ROOT / "territory" / "demo" / "territory.yml").read_text(encoding="utf-8"))
+    for key in ("accueil", "etat_civil"):
+        territory["services"][key]["hours"] = {day: ALWAYS for day in WEEK}
+    territory["closures"] = []
+    territory_file = base / "territory.yml"
+    territory_file.write_text(yaml.safe_dump(territory, allow_unicode=True), encoding="utf-8")
+    if not load_territory(territory_file).status("accueil").open_now:
+        pytest.skip("public holiday: every service of the territory is closed today")
+    db_url = f"sqlite:///{base / 'gru.db'}"
+    env = dict(
+        __import__("os").environ,
+        GRU_TERRITORY_FILE=str(territory_file),
+        GRU_TRACKER_STORE_URL=f"sqlite:///{base / 'rasa.db'}",
+        GRU_DATABASE_URL=db_url,
+        GRU_RASA_TOKEN=TOKEN,
+        GRU_HANDOFF_DELAY="3600",
+    )
+    env.pop("GRU_LOCK_STORE_URL", None)
+    log = open(base / "servers.log", "ab")
+    running = servers.start_stack(
+        rasa_port=free_port(), action_port=free_port(), env=env, run_dir=base / "run", log=log
+    )
+    running.db_url = db_url
+    with session_scope(db_url, write=True) as s:
+        auth.create_agent(s, login="jeanne", display_name="Jeanne", password=PASSWORD, role="agent",
+                          services=["accueil", "etat_civil"], now=auth.utcnow())  # fmt: skip
+    yield running
+    running.stop()
+    log.close()
+
+
+def tracker_events(stack, sender):
+    url = f"{stack.url}/conversations/{sender}/tracker?token={TOKEN}"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())["events"]
+
+
+async def citizen_says(stack, sender, text):
+    return await asyncio.to_thread(say, stack, sender, text)
+
+
+async def signed_in_console(stack):
+    console = Console(RasaApi(stack.url, TOKEN), db_url=stack.db_url)
+    client = TestClient(TestServer(create_app(console, sweep=False)))
+    await client.start_server()
+    form = await (await client.get("/connexion")).text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+    signed = await client.post("/connexion", data={"csrf": csrf, "login": "jeanne", "password": PASSWORD})
+    page = await signed.text()
+    client.headers = {"X-CSRF-Token": re.search(r'data-csrf="([^"]+)"', page).group(1)}
+    return client
+
+
+async def test_citizen_agent_and_back_over_rest(handoff_stack):
+    stack, sender = handoff_stack, f"citizen-{uuid.uuid4()}"
+    agent = await signed_in_console(stack)  # an agent on duty
+    try:
+        await citizen_says(stack, sender, "je veux prendre rendez-vous pour une carte d'identité")
+        replies = await citizen_says(stack, sender, "je voudrais parler à un agent")
+        text = "\n".join(r.get("text", "") for r in replies)
+        assert "file d'attente" in text and "Service état civil" in text, text
+        assert "Retour à l'assistant" in [b["title"] for r in replies for b in r.get("buttons", [])]
+        assert await citizen_says(stack, sender, "vous êtes là ?") == []  # the bot stays silent
+
+        items = (await (await agent.get("/api/queue")).json())["items"]
+        [mine] = [item for item in items if item["status"] == "waiting"]
+        assert mine["topic_label"] == "Rendez-vous CNI / passeport"
+        taken = await agent.post(f"/api/handoffs/{mine['id']}/take", headers=agent.headers)
+        assert taken.status == 200, await taken.text()
+        data = await (await agent.get(f"/api/handoffs/{mine['id']}/conversation")).json()
+        said = [line["text"] for line in data["transcript"] if line["who"] == "usager"]
+        assert said[-2:] == ["je voudrais parler à un agent", "vous êtes là ?"], data["transcript"]
+
+        reply = await agent.post(
+            f"/api/handoffs/{mine['id']}/reply",
+            json={"text": "Votre dossier est complet."},
+            headers=agent.headers,
+        )
+        assert reply.status == 200, await reply.text()
+        bots = [e for e in tracker_events(stack, sender) if e["event"] == "bot"]
+        # Rasa adds its model_id and assistant_id to the metadata.
+        assert (
+            bots[-1]["text"] == "Votre dossier est complet."
+            and bots[-1]["metadata"]["handoff_agent"] == "Jeanne"
+        )
+        assert await citizen_says(stack, sender, "merci, et pour le passeport ?") == []  # still the agent's
+
+        closed = await agent.post(
+            f"/api/handoffs/{mine['id']}/close", json={"reason": "answered"}, headers=agent.headers
+        )
+        assert closed.status == 200, await closed.text()
+        assert (
+            "assistant reprend"
+            in [e for e in tracker_events(stack, sender) if e["event"] == "bot"][-1]["text"]
+        )
+        replies = await citizen_says(stack, sender, "Bonjour")
+        assert replies and replies[0]["text"].startswith("Bonjour et bienvenue"), replies  # the bot is back
+    finally:
+        await agent.close()
+
+
+async def test_back_to_the_assistant_while_waiting(handoff_stack):
+    stack, sender = handoff_stack, f"citizen-{uuid.uuid4()}"
+    agent = await signed_in_console(stack)
+    try:
+        replies = await citizen_says(stack, sender, "je voudrais parler à un agent")
+        back = next(b for r in replies for b in r.get("buttons", []) if b["title"] == "Retour à l'assistant")
+        replies = await citizen_says(stack, sender, back["payload"])
+        assert replies and "Je peux vous aider" in replies[0]["text"], replies
+        with session_scope(stack.db_url) as s:
+            row = s.query(HandoffRequest).filter_by(conversation_id=sender).one()
+            assert (row.status, row.close_reason) == ("closed", "citizen_left")
+        assert (await citizen_says(stack, sender, "Bonjour"))[0]["text"].startswith("Bonjour et bienvenue")
+    finally:
+        await agent.close()
+
+
+async def test_a_webchat_citizen_gets_the_agents_reply_pushed(handoff_stack):
+    stack = handoff_stack
+    agent = await signed_in_console(stack)
+    client = socketio.AsyncClient(reconnection=False)
+    received: asyncio.Queue = asyncio.Queue()
+    session_id = uuid.uuid4().hex
+
+    @client.on("session_confirm")
+    async def _confirm(data):
+        await received.put(("session_confirm", data))
+
+    @client.on("bot_uttered")
+    async def _bot(data):
+        await received.put(("bot_uttered", data))
+
+    async def next_text():
+        kind, data = await asyncio.wait_for(received.get(), 60)
+        assert kind == "bot_uttered"
+        return data.get("text", "")
+
+    await client.connect(stack.url, socketio_path="/socket.io", transports=["polling"])
+    try:
+        await client.emit("session_request", {"session_id": session_id})
+        assert (await asyncio.wait_for(received.get(), 30))[0] == "session_confirm"
+        await client.emit(
+            "user_uttered", {"message": "je voudrais parler à un agent", "session_id": session_id}
+        )
+        text = await next_text()
+        while "file d'attente" not in text:  # the welcome alerts may come first
+            text = await next_text()
+        items = (await (await agent.get("/api/queue")).json())["items"]
+        [mine] = [i for i in items if i["status"] == "waiting" and i["channel"] == "socketio"]
+        await agent.post(f"/api/handoffs/{mine['id']}/take", headers=agent.headers)
+        assert (await next_text()).startswith("Bonjour, je suis Jeanne")
+        await agent.post(
+            f"/api/handoffs/{mine['id']}/reply", json={"text": "Je regarde."}, headers=agent.headers
+        )
+        assert await next_text() == "Je regarde."
+        await agent.post(
+            f"/api/handoffs/{mine['id']}/close", json={"reason": "answered"}, headers=agent.headers
+        )
+        assert "assistant reprend" in await next_text()
+    finally:
+        await client.disconnect()
+        await agent.close()
