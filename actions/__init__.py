@@ -26,6 +26,7 @@ from core.content import ContentError, shown_path
 from core.privacy import PRIVACY_LABEL, load_privacy, privacy_path
 from core.territory import TERRITORY_LABEL, load_territory, territory_path
 from events.local import EVENTS_LABEL, events_path, load_events_file
+from knowledge.content import KNOWLEDGE_LABEL, knowledge_dir, load_knowledge_base
 from reports.config import REPORTS_LABEL, load_reports_config, reports_path
 from tracking.local import TRACKING_LABEL, load_tracking_file, tracking_path
 from transport.config import TRANSPORT_LABEL, load_transport_config, transport_path
@@ -52,6 +53,7 @@ CONTENT_FILES: Tuple[Tuple[str, Callable[[], Path], Callable[[Path], object]], .
     (EVENTS_LABEL, events_path, load_events_file),
     (GTFS_LABEL, gtfs_path, load_feed),
     (TRANSPORT_LABEL, transport_path, load_transport_config),
+    (KNOWLEDGE_LABEL, knowledge_dir, load_knowledge_base),
 )
 
 

@@ -114,18 +114,7 @@ class ActionHandleFallback(Action):
         return []
 
 
-class ActionHumanHandoff(Action):
-    """Gives the contact of the service that fits the conversation."""
-
-    def name(self) -> str:
-        return "action_human_handoff"
-
-    async def run(self, dispatcher, tracker, domain) -> List[EventType]:
-        service_key = TERRITORY.service_for(
-            key=latest_entity(tracker, "service"), topic=recent_topic(tracker.events)
-        )
-        dispatcher.utter_message(response="utter_human_handoff", **contact_values(TERRITORY, service_key))
-        return []
+# action_human_handoff: actions/handoff.py (live hand-off to an agent, else the contact).
 
 
 class ActionOpeningHours(Action):

@@ -327,8 +327,8 @@ class FormDone(Action, ABC):
             return forget
         if outcome == "handoff":
             dispatcher.utter_message(response="utter_form_left_for_handoff")
-            await run_action("action_human_handoff", dispatcher, tracker, domain)
-            return forget
+            # Its events too: a live hand-off pauses the conversation (actions/handoff.py).
+            return forget + await run_action("action_human_handoff", dispatcher, tracker, domain)
         if outcome == "failed":
             # The answers already given are kept: « Reprendre » asks the same question again.
             dispatcher.utter_message(

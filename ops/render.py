@@ -26,6 +26,7 @@ CALENDAR_CHANNEL = "channels.calendar.CalendarInput"  # serves the waste calenda
 ALERTS_CHANNEL = "channels.alerts.AlertsInput"  # crisis alerts: e-mail links, inbound SMS, broadcast
 SOCKETIO_CHANNEL = "channels.socketio.GuardedSocketIOInput"  # Rasa's socketio, size limits, room fix
 UPLOADS_CHANNEL = "channels.uploads.UploadsInput"  # the webchat's photo upload for a report, no messages
+REMINDERS_CHANNEL = "channels.reminders.RemindersInput"  # the opt-out link of appointment reminders
 # Rasa's SQL tracker store that masks welfare details and erases a conversation on request.
 TRACKER_STORE = "channels.tracker_store.RedactingSQLTrackerStore"
 FACEBOOK_VARS = ("FACEBOOK_VERIFY_TOKEN", "FACEBOOK_APP_SECRET", "FACEBOOK_PAGE_ACCESS_TOKEN")
@@ -119,6 +120,7 @@ def credentials(env: Mapping[str, str]) -> Dict[str, Any]:
         CALENDAR_CHANNEL: None,
         ALERTS_CHANNEL: None,
         UPLOADS_CHANNEL: None,
+        REMINDERS_CHANNEL: None,
         SOCKETIO_CHANNEL: {
             "user_message_evt": "user_uttered",
             "bot_message_evt": "bot_uttered",

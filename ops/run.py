@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -74,6 +76,9 @@ def main() -> int:
     print("  base de rendez-vous préparée, puis serveur d'actions et Rasa lancés…", flush=True)
     progress = StartupProgress(action_port, rasa_port)
     pages_port = int(os.environ.get("GRU_PAGES_PORT", "5200"))
+    # Rasa's HTTP API for the agent console only, closed by a token drawn per start.
+    os.environ.setdefault("GRU_RASA_TOKEN", secrets.token_urlsafe(32))
+    os.environ.setdefault("RASA_PORT", str(rasa_port))
     try:
         stack = servers.start_stack(
             rasa_port=rasa_port, action_port=action_port, cors=cors, pages_port=pages_port
@@ -100,6 +105,15 @@ def main() -> int:
     except OSError as exc:
         print(f"La page de démonstration ne démarre pas (port {web_port}) : {exc}", file=sys.stderr)
         page = None
+    console_port = os.environ.get("GRU_CONSOLE_PORT", "8090")
+    # The agent console (handoff/console.py): live hand-offs; accounts: python -m staff.cli add-agent.
+    console = subprocess.Popen(
+        [sys.executable, "-m", "handoff.console"],
+        cwd=servers.ROOT,
+        start_new_session=True,
+        umask=servers.PRIVATE_UMASK,
+    )
+    stack.processes.append(console)
     body = '{"sender":"moi","message":"Bonjour"}'
     hub_port = os.environ.get("GRU_HUB_PORT", "5100") if os.environ.get("GRU_HUB_TOKEN") else None
     print(
@@ -108,6 +122,7 @@ def main() -> int:
         f"  site     : http://localhost:{web_port}/ (page de démonstration avec le widget)\n"
         f"  socketio : {stack.url} (widget du site){facebook}\n"
         f"  actions  : http://127.0.0.1:{action_port}/health\n"
+        + f"  agents   : http://localhost:{console_port}/ (console des agents)\n"
         + (f"  hub ANTS : http://127.0.0.1:{hub_port}/getManagedMeetingPoints\n" if hub_port else "")
         + f"  rendez-vous : http://localhost:{pages_port}/rendez-vous/nouveau (pages ouvertes par l'ANTS)\n"
         + "Ctrl-C pour arrêter.",

@@ -218,6 +218,13 @@ def action_server_command(action_port: int) -> List[str]:
     ]
 
 
+def rasa_api_args(env: Mapping[str, str]) -> List[str]:
+    """Rasa's HTTP API, for the agent console (handoff/console.py), only with a token:
+    GRU_RASA_TOKEN (`make run` draws one per start)."""
+    token = env.get("GRU_RASA_TOKEN")
+    return ["--enable-api", "--auth-token", token] if token else []
+
+
 def rasa_command(*args: str) -> List[str]:
     """`rasa <args>` through `run_rasa`."""
     return [str(BIN / "python"), "-m", "ops.servers", "rasa", *args]
@@ -265,6 +272,7 @@ def start_stack(
             str(files["credentials"]),
             "--model",
             str(model or ROOT / "models"),
+            *rasa_api_args(full_env),
         )
         rasa = subprocess.Popen(rasa_cmd, **popen)
         stack.processes.append(rasa)

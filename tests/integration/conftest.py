@@ -21,6 +21,7 @@ from tests.integration.test_server import say
 
 ANTS_TOKEN = "ants-test-token"
 HUB_TOKEN = "hub-test-token"
+LINKS_SECRET = "links-test-secret-0123456789"
 REFERENCE = re.compile(r"RDV-[A-Z0-9]{6}")
 
 
@@ -186,6 +187,7 @@ def stack(ants, graph, app_db, smtp, cdn, tmp_path_factory):
         GRU_ANTS_TIMEOUT="1",
         GRU_HUB_TOKEN=HUB_TOKEN,
         GRU_HUB_PORT=str(free_port()),
+        GRU_LINKS_SECRET=LINKS_SECRET,  # the signed links made by the tests' processes work in the stack's
         GRU_FACEBOOK_GRAPH_URL=f"http://127.0.0.1:{graph.server_port}/v19.0",
         # Signalements: e-mailed to the services through the local SMTP server; Messenger photos
         # downloaded from the local CDN; uploads kept in the test's folder.

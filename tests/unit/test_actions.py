@@ -6,7 +6,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import conversation, core, replies
+from actions import conversation, core, handoff, replies
 from actions.replies import INTENT_TOPICS, TOPIC_SUBJECTS, fallback_reply
 from core.territory import DEFAULT_TERRITORY_FILE, load_territory
 from tests.unit.test_welfare_actions import rendered
@@ -89,16 +89,14 @@ async def test_fallback_count_resets_after_an_understood_message():
 
 async def test_handoff_gives_the_service_of_the_current_topic():
     tr = tracker(user("welfare_guidance"), {"event": "bot", "text": "..."}, user("human_handoff"))
-    messages, _ = await run(conversation.ActionHumanHandoff(), tr)
+    messages, _ = await run(handoff.ActionHumanHandoff(), tr)
     assert "Centre communal d'action sociale" in messages[0]["text"]
     assert "01 99 00 10 20" in messages[0]["text"]
 
 
 async def test_handoff_prefers_an_explicit_service():
     entities = [{"entity": "service", "value": "urbanisme"}]
-    messages, _ = await run(
-        conversation.ActionHumanHandoff(), tracker(user("human_handoff", entities=entities))
-    )
+    messages, _ = await run(handoff.ActionHumanHandoff(), tracker(user("human_handoff", entities=entities)))
     assert "Service urbanisme" in messages[0]["text"]
 
 

@@ -29,6 +29,7 @@ def test_defaults_are_embedded():
         "channels.alerts.AlertsInput",
         "channels.socketio.GuardedSocketIOInput",
         "channels.uploads.UploadsInput",
+        "channels.reminders.RemindersInput",
     }
     socketio = credentials({})["channels.socketio.GuardedSocketIOInput"]
     assert socketio["session_persistence"] is True and socketio["socketio_path"] == "/socket.io"
