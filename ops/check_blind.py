@@ -24,6 +24,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
+import structlog
 import yaml
 
 from knowledge.content import load_knowledge_base, phrasings_dir
@@ -98,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Rasa's structured log prints every parsed text at debug level: the sets must stay blind.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 
     # Short messages (« oui », « bonjour ») and the quoted questions are in the training
     # data too: the figures are also given on the messages never seen in training.
