@@ -8,15 +8,14 @@
     python -m booking.cli sites
 
 Every command takes --db URL (default GRU_DATABASE_URL). Messages are in French:
-agents read them. Exit codes: 0 done, 1 database missing/unreachable or closure
+agents read them. The rules of `ouvrir` and `fermer` are booking/operations.py's, shared with the
+agents' agenda pages (handoff/agenda.py). Exit codes: 0 done, 1 database missing/unreachable or closure
 refused, 2 bad input (unknown site, bad date or hours) — never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import os
 import re
 import sys
@@ -27,36 +26,29 @@ from typing import Callable, List, Sequence
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from booking import engine
-from booking.config import load_booking_config
-from booking.models import Appointment, Closure, ExtraOpening, Site, WeeklySchedule
-from core.db import database_url, engine_for, session_scope
-from core.holidays import holiday_name
-from core.territory import TerritoryConfigError
-from core.text import WEEKDAYS_FR, fold, format_date_fr
-
-MISSING_DATABASE = "Base de rendez-vous absente : lancez `make run` ou `python -m booking.seed`."
-REASON_FR = {"CNI": "CNI", "PASSPORT": "passeport", "CNI-PASSPORT": "les deux", "ENCOMBRANTS": "encombrants"}
-STATUS_FR = {"booked": "réservé", "cancelled": "annulé", "honoured": "honoré", "no_show": "absent"}
-DAY_ABBR = tuple(day[:3] for day in WEEKDAYS_FR)  # lun, mar, … as agents type them
-CSV_HEADER = (
-    "Site",
-    "Date",
-    "Heure",
-    "Durée (min)",
-    "Référence",
-    "Motif",
-    "Personnes",
-    "Nom",
-    "Statut",
-    "À vérifier",
-    "Adresse",
-    "Objets",
+from booking.models import Closure, ExtraOpening, Site
+from booking.operations import (
+    MAX_STATIONS,
+    REASON_FR,
+    STATUS_FR,
+    AgendaError,
+    Booked,
+    close_day,
+    day_closed,
+    day_csv,
+    day_fr,
+    hm,
+    open_extra,
+    site_or_error,
 )
-MAX_OPEN_DAYS = 366
-MAX_STATIONS = 20
+from core.db import database_url, engine_for, session_scope
+from core.territory import TerritoryConfigError
+from core.text import WEEKDAYS_FR, fold
+
+DAY_ABBR = tuple(day[:3] for day in WEEKDAYS_FR)  # lun, mar, … as agents type them
+MISSING_DATABASE = "Base de rendez-vous absente : lancez `make run` ou `python -m booking.seed`."
 
 
 class CliError(Exception):
@@ -279,14 +271,6 @@ def build_parser() -> FrenchParser:
 # ---- shared helpers ---------------------------------------------------------------------------
 
 
-def day_fr(day: date) -> str:
-    return f"{format_date_fr(day)} {day.year}"
-
-
-def hm(value: time | datetime) -> str:
-    return f"{value:%H:%M}"
-
-
 def _require_database(url: str) -> None:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
@@ -294,33 +278,6 @@ def _require_database(url: str) -> None:
             raise DatabaseMissing()
     if not inspect(engine_for(url)).has_table("sites"):
         raise DatabaseMissing()
-
-
-def _site(session: Session, site_id: str) -> Site:
-    site = session.get(Site, site_id)
-    if site is None:
-        known = ", ".join(session.execute(select(Site.id).order_by(Site.id)).scalars())
-        raise CliError(f"site inconnu « {site_id} » (sites : {known})")
-    return site
-
-
-def _closure(session: Session, site_id: str | None, day: date) -> str | None:
-    """The recorded closure of `day` for `site_id` (None: the all-sites closure), or None."""
-    where = (
-        Closure.site_id.is_(None)
-        if site_id is None
-        else (Closure.site_id == site_id) | Closure.site_id.is_(None)
-    )
-    row = session.execute(select(Closure.reason, Closure.site_id).where(Closure.day == day, where)).first()
-    if row is None:
-        return None
-    return f"{row[0]} (tous les sites)" if row[1] is None and site_id is not None else row[0]
-
-
-def _closure_reason(session: Session, site_id: str, day: date) -> str | None:
-    """Why `day` is closed for `site_id` (public holiday or closure), or None."""
-    holiday = holiday_name(day)
-    return f"jour férié ({holiday})" if holiday else _closure(session, site_id, day)
 
 
 def _table(rows: Sequence[Sequence[str]], indent: str = "  ") -> List[str]:
@@ -331,11 +288,6 @@ def _table(rows: Sequence[Sequence[str]], indent: str = "  ") -> List[str]:
     ]
 
 
-def _csv_cell(value: str) -> str:
-    """Neutralise spreadsheet formulas in text typed by citizens (=, +, -, @)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 # ---- jour ---------------------------------------------------------------------------------------
 
 
@@ -343,14 +295,10 @@ def cmd_jour(args: argparse.Namespace, url: str) -> int:
     day = args.date or today()
     with session_scope(url) as session:
         if args.site:
-            sites = [_site(session, args.site)]
+            sites = [site_or_error(session, args.site)]
         else:
             sites = list(session.execute(select(Site).where(Site.active).order_by(Site.id)).scalars())
-        closed = {
-            site.id: _closure_reason(session, site.id, day)
-            or (None if engine.openings(session, site, day) else "pas de permanence ce jour-là")
-            for site in sites
-        }
+        closed = {site.id: day_closed(session, site, day) for site in sites}
     views = engine.appointments_on(day, args.site, url=url)
     if args.csv:
         return _write_csv(views, day, args.csv)
@@ -405,27 +353,7 @@ def _pick_up(view: engine.AppointmentView) -> str:
 
 
 def _write_csv(views: Sequence[engine.AppointmentView], day: date, target: str) -> int:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    for v in views:
-        writer.writerow(
-            (
-                v.site_name,
-                f"{v.start:%d/%m/%Y}",
-                hm(v.start),
-                v.duration_minutes,
-                v.reference,
-                REASON_FR.get(v.reason, v.reason),
-                v.people,
-                _csv_cell(v.surname),
-                STATUS_FR.get(v.status, v.status),
-                "oui" if v.needs_agent_check else "non",
-                _csv_cell(v.address or ""),
-                _csv_cell(v.items or ""),
-            )
-        )
-    data = ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel then reads UTF-8
+    data = day_csv(views)
     if target == "-":
         sys.stdout.flush()
         out = getattr(sys.stdout, "buffer", None)
@@ -447,159 +375,62 @@ def _write_csv(views: Sequence[engine.AppointmentView], day: date, target: str) 
 
 
 def cmd_ouvrir(args: argparse.Namespace, url: str) -> int:
-    config = load_booking_config()
-    step, per_document = config.slot_step_minutes, config.minutes_per_document
-    intervals = sorted(set(args.heures))
-    for start, end in intervals:
-        label = f"{hm(start)}-{hm(end)}"
-        if start.minute % step or end.minute % step:
-            raise CliError(f"plage {label} : les heures doivent tomber sur la grille de {step} minutes")
-        if _minutes(start, end) < per_document:
-            raise CliError(f"plage {label} : trop courte (au moins {per_document} minutes)")
-    for (s1, e1), (s2, e2) in zip(intervals, intervals[1:], strict=False):
-        if s2 < e1:
-            raise CliError(f"les plages {hm(s1)}-{hm(e1)} et {hm(s2)}-{hm(e2)} se chevauchent")
-    first, last = args.du, args.au
-    if last < first:
-        raise CliError("--au est avant --du")
-    if first < today():
-        raise CliError(f"--du {first:%Y-%m-%d} est passé")
-    if (last - first).days >= MAX_OPEN_DAYS:
-        raise CliError(f"période trop longue (au plus {MAX_OPEN_DAYS} jours)")
-    weekdays = args.jours or frozenset(range(7))
-
-    opened_days, opened_ranges, slots = 0, 0, 0
-    skipped: List[str] = []
-    identical = 0
-    overlaps: List[str] = []
-    with session_scope(url, write=True) as session:
-        site = _site(session, args.site)
-        if not site.active:
-            raise CliError(f"le site « {site.id} » est inactif (retiré du fichier de rendez-vous)")
-        stations = args.postes or site.stations
-        day = first
-        while day <= last:
-            if day.weekday() in weekdays:
-                reason = _closure_reason(session, site.id, day)
-                if reason:
-                    skipped.append(f"{day_fr(day)} : {reason}")
-                else:
-                    existing = _existing_ranges(session, site.id, day)
-                    added = 0
-                    for start, end in intervals:
-                        if (start, end) in existing:
-                            identical += 1
-                        elif any(s < end and start < e for s, e in existing):
-                            hours = ", ".join(f"{hm(s)}-{hm(e)}" for s, e in sorted(existing))
-                            overlaps.append(f"{day_fr(day)} {hm(start)}-{hm(end)} (déjà ouvert : {hours})")
-                        else:
-                            session.add(
-                                ExtraOpening(
-                                    site_id=site.id,
-                                    day=day,
-                                    start_time=start,
-                                    end_time=end,
-                                    stations=args.postes,
-                                )
-                            )
-                            existing.add((start, end))
-                            added += 1
-                            slots += _minutes(start, end) // per_document * stations
-                    opened_days += 1 if added else 0
-                    opened_ranges += added
-            day += timedelta(days=1)
-        name = site.name
-
+    done = open_extra(
+        args.site, args.du, args.au, args.heures,
+        today=today(), weekdays=args.jours, stations=args.postes, url=url,
+    )  # fmt: skip
+    first, last, where = done.first, done.last, f"{done.site_name} ({done.site_id})"
     period = f"du {day_fr(first)} au {day_fr(last)}" if last != first else f"le {day_fr(first)}"
-    if opened_ranges:
-        print(f"Ouvertures ajoutées — {name} ({args.site}), {period} :")
+    if done.ranges:
+        print(f"Ouvertures ajoutées — {where}, {period} :")
         print(
-            f"  {opened_days} jour(s), {opened_ranges} plage(s), {slots} créneau(x) de {per_document} min "
-            f"({stations} poste(s))."
+            f"  {done.days} jour(s), {done.ranges} plage(s), {done.slots} créneau(x) de "
+            f"{done.minutes_per_slot} min ({done.stations} poste(s))."
         )
     else:
-        print(f"Aucune ouverture ajoutée — {name} ({args.site}), {period}.")
-    if identical:
-        print(f"  {identical} plage(s) déjà ouverte(s) à l'identique, non dupliquée(s).")
-    if skipped:
+        print(f"Aucune ouverture ajoutée — {where}, {period}.")
+    if done.identical:
+        print(f"  {done.identical} plage(s) déjà ouverte(s) à l'identique, non dupliquée(s).")
+    if done.skipped:
         print("Jours ignorés (fermés) :")
-        for line in skipped:
-            print(f"  - {line}")
-    if overlaps:
+        for day, reason in done.skipped:
+            print(f"  - {day_fr(day)} : {reason}")
+    if done.overlaps:
         print("Plages non ajoutées (chevauchent des horaires existants) :")
-        for line in overlaps:
-            print(f"  - {line}")
+        for day, start, end, existing in done.overlaps:
+            hours = ", ".join(f"{hm(s)}-{hm(e)}" for s, e in existing)
+            print(f"  - {day_fr(day)} {hm(start)}-{hm(end)} (déjà ouvert : {hours})")
     return 0
-
-
-def _minutes(start: time, end: time) -> int:
-    return (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute)
-
-
-def _existing_ranges(session: Session, site_id: str, day: date) -> set[tuple[time, time]]:
-    weekly = session.execute(
-        select(WeeklySchedule.start_time, WeeklySchedule.end_time).where(
-            WeeklySchedule.site_id == site_id, WeeklySchedule.weekday == day.weekday()
-        )
-    ).all()
-    extra = session.execute(
-        select(ExtraOpening.start_time, ExtraOpening.end_time).where(
-            ExtraOpening.site_id == site_id, ExtraOpening.day == day
-        )
-    ).all()
-    return {(s, e) for s, e in [*weekly, *extra]}
 
 
 # ---- fermer -------------------------------------------------------------------------------------
 
 
 def cmd_fermer(args: argparse.Namespace, url: str) -> int:
-    day, motif = args.date, " ".join(args.motif.split())
-    if not motif:
-        raise CliError("--motif ne peut pas être vide")
-    if len(motif) > 200:
-        raise CliError("--motif trop long (200 caractères au plus)")
-    if day < today():
-        raise CliError(f"le {day:%Y-%m-%d} est passé")
-    # One write transaction: the check and the closure are atomic with respect to other writers.
-    with session_scope(url, write=True) as session:
-        site = _site(session, args.site) if args.site else None
-        where = "tous les sites" if site is None else f"{site.name} ({site.id})"
-        already = _closure(session, site.id if site else None, day)
-        if already:
-            print(f"Déjà fermé le {day_fr(day)} — {where} : {already}. Rien à faire.")
-            return 0
-        live = session.execute(
-            select(Appointment, Site)
-            .join(Site, Site.id == Appointment.site_id)
-            .where(
-                Appointment.status == "booked",
-                Appointment.start >= datetime.combine(day, time.min),
-                Appointment.start < datetime.combine(day + timedelta(days=1), time.min),
-                *([Appointment.site_id == site.id] if site else []),
-            )
-            .order_by(Appointment.start, Appointment.site_id)
-        ).all()
-        if live and not args.forcer:
-            print(f"Fermeture refusée : {len(live)} rendez-vous le {day_fr(day)} — {where}.")
-            _print_appointments(live)
-            print("Déplacez ou annulez ces rendez-vous, ou relancez avec --forcer puis prévenez les usagers.")
-            return 1
-        session.add(Closure(site_id=site.id if site else None, day=day, reason=motif, source="agent"))
-    print(f"Fermeture enregistrée le {day_fr(day)} — {where} : {motif}.")
+    done = close_day(args.site, args.date, args.motif, today=today(), force=args.forcer, url=url)
+    day, where = done.day, done.where
+    if done.already:
+        print(f"Déjà fermé le {day_fr(day)} — {where} : {done.already}. Rien à faire.")
+        return 0
+    if not done.recorded:
+        print(f"Fermeture refusée : {len(done.booked)} rendez-vous le {day_fr(day)} — {where}.")
+        _print_appointments(done.booked)
+        print("Déplacez ou annulez ces rendez-vous, ou relancez avec --forcer puis prévenez les usagers.")
+        return 1
+    print(f"Fermeture enregistrée le {day_fr(day)} — {where} : {done.reason}.")
     print("Plus aucun créneau n'est proposé ce jour-là.")
-    if live:
-        print(f"Attention : {len(live)} rendez-vous maintenu(s) ce jour-là — prévenez les usagers :")
-        _print_appointments(live)
+    if done.booked:
+        print(f"Attention : {len(done.booked)} rendez-vous maintenu(s) ce jour-là — prévenez les usagers :")
+        _print_appointments(done.booked)
     return 0
 
 
-def _print_appointments(rows: Sequence[tuple[Appointment, Site]]) -> None:
+def _print_appointments(rows: Sequence[Booked]) -> None:
     table = [("Heure", "Site", "Référence", "Motif", "Pers.", "Nom", "Téléphone", "Courriel")]
     table += [
         (
             hm(a.start),
-            s.id,
+            a.site_id,
             a.reference,
             REASON_FR.get(a.reason, a.reason),
             str(a.people),
@@ -607,7 +438,7 @@ def _print_appointments(rows: Sequence[tuple[Appointment, Site]]) -> None:
             a.phone or "—",
             a.email or "—",
         )
-        for a, s in rows
+        for a in rows
     ]
     for line in _table(table):
         print(line)
@@ -689,6 +520,9 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         print(f"Erreur : {exc}", file=sys.stderr)
         return exc.code
+    except AgendaError as exc:
+        print(f"Erreur : {exc}", file=sys.stderr)
+        return 2
     except DatabaseMissing:
         print(MISSING_DATABASE, file=sys.stderr)
         return 1

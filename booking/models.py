@@ -135,6 +135,10 @@ class Appointment(Base):
     cancelled_at = Column(DateTime)
     # The citizen followed the « no more reminders » link of a reminder (booking/reminders.py).
     reminders_stopped_at = Column(DateTime)
+    # Present / absent marked by an agent (booking/operations.py): when, and which agent
+    # (staff_agents.id; None from the command line). Not personal data of the citizen.
+    attendance_at = Column(DateTime)
+    attendance_by = Column(Integer)
     site = relationship("Site")
 
     __table_args__ = (

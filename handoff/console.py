@@ -28,6 +28,7 @@ from aiohttp import web
 from core.db import session_scope
 from core.territory import load_territory
 from handoff import queue
+from handoff.agenda import Agenda
 from handoff.rasa_api import RasaApi, RasaUnavailable
 from staff import auth
 from staff.models import Agent
@@ -228,6 +229,7 @@ class Console:
         )
         body = f"""<header>
 <p class="who">{html.escape(agent.display_name)} — {html.escape(services or "tous les services")}</p>
+<nav aria-label="Menu des agents"><a href="/agenda/jour">Agenda des rendez-vous</a></nav>
 <form method="post" action="/deconnexion"><input type="hidden" name="csrf" value="{html.escape(csrf)}">
 <button type="submit">Se déconnecter</button></form>
 </header>
@@ -481,6 +483,7 @@ def create_app(console: Console, sweep: bool = True) -> web.Application:
             web.static("/static", STATIC),
         ]
     )
+    app.add_routes(Agenda(console).routes())  # the agents' agenda of appointments (handoff/agenda.py)
 
     async def background(app: web.Application):
         task = asyncio.create_task(console._sweep_forever()) if sweep else None

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from booking import cli, engine
+from booking import cli, engine, operations
 from booking.config import load_booking_config, load_bulky_booking_config
 from booking.models import Closure, ExtraOpening
 from core.db import session_scope
@@ -91,7 +91,7 @@ def test_jour_csv_file_for_excel(run, db_url, tmp_path):
     raw = target.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
-    assert rows[0] == list(cli.CSV_HEADER)
+    assert rows[0] == list(operations.CSV_HEADER)
     assert rows[0][:3] == ["Site", "Date", "Heure"] and "Référence" in rows[0] and "À vérifier" in rows[0]
     assert rows[1] == [
         "Mairie de Villebrune",
@@ -279,7 +279,7 @@ def test_ouvrir_bad_period(run):
     code, _, err = run(
         "ouvrir", "--site", MAIRIE, "--du", sunday.isoformat(), "--au", saturday, "--heures", "9h-12h"
     )
-    assert code == 2 and "--au est avant --du" in err
+    assert code == 2 and "la fin de la période est avant son début" in err
     past = (engine.local_now().date() - timedelta(days=3)).isoformat()
     code, _, err = run(
         "ouvrir", "--site", MAIRIE, "--du", past, "--au", sunday.isoformat(), "--heures", "9h-12h"
