@@ -30,7 +30,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -266,7 +266,7 @@ class JsonClient:
         path: str,
         *,
         params: Sequence[tuple[str, str]] | Mapping[str, str] | None = None,
-        query: str | None = None,
+        query: str | Callable[[], str] | None = None,
         json_body: Any = None,
         idempotent: bool | None = None,
         pass_statuses: Collection[int] = (),
@@ -276,14 +276,19 @@ class JsonClient:
         so that an answer the caller finds malformed is logged as a failure, with the caller's note.
 
         ``path`` is appended to the base URL; ``params`` are url-encoded, or ``query`` is an already
-        encoded query string (signed queries). ``log_path`` replaces ``path`` in the log line (to mask
-        an id in it). Statuses in ``pass_statuses`` are yielded (``data`` None) instead of raised.
-        Raises :class:`Unavailable` or :class:`Rejected`.
+        encoded query string (signed queries), or a function that makes one for each try (a signature
+        with a nonce the receiver refuses to see twice). ``log_path`` replaces ``path`` in the log
+        line (to mask an id in it). Statuses in ``pass_statuses`` are yielded (``data`` None) instead
+        of raised. Raises :class:`Unavailable` or :class:`Rejected`.
         """
         method = method.upper()
         shown = log_path or path
         retry = method in _IDEMPOTENT_METHODS if idempotent is None else idempotent
-        url = URL(f"{self.base_url}{path}" + (f"?{query}" if query else ""), encoded=bool(query))
+
+        def url() -> URL:
+            raw = query() if callable(query) else query
+            return URL(f"{self.base_url}{path}" + (f"?{raw}" if raw else ""), encoded=bool(raw))
+
         started = time.monotonic()
         status: int | None = None
         attempts = 0
@@ -346,7 +351,7 @@ class JsonClient:
     async def _perform(
         self,
         method: str,
-        url: URL,
+        url: Callable[[], URL],
         params: Any,
         json_body: Any,
         retry: bool,
@@ -366,7 +371,7 @@ class JsonClient:
             try:
                 async with session.request(
                     method,
-                    url,
+                    url(),
                     params=params,
                     json=json_body,
                     headers=self.headers,
