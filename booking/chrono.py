@@ -76,7 +76,7 @@ from booking.engine import (
     SlotTaken,
 )
 from booking.local import LocalBookingBackend
-from booking.models import REASONS, ApplicationClaim, Appointment, ExternalBooking, Site, SlotClaim
+from booking.models import ApplicationClaim, Appointment, ExternalBooking, Site, SlotClaim
 from core.db import session_scope
 from core.holidays import holiday_name
 from core.http import JsonClient, Rejected, Unavailable
@@ -165,6 +165,7 @@ class ChronoClient:
 
         def query() -> str:  # signed again for each try: Chrono may refuse a nonce seen before
             return sign_query(encoded, self._key, self._orig, nonce=new_nonce())
+
         try:
             async with self._http.call(
                 method, path, query=query, json_body=body, idempotent=idempotent, log_path=log_path
@@ -291,11 +292,7 @@ def precheck(
     """Read-only checks before the hold; the reference the booking will have."""
     with session_scope(url) as session:
         _check_offered(session, config, slot, now)
-        taken = session.execute(
-            select(ApplicationClaim.application_id).where(ApplicationClaim.application_id.in_(ids))
-        )
-        for (application_id,) in taken:
-            raise ApplicationAlreadyBooked(application_id)
+        engine.check_applications_free(session, ids)
         engine._check_limits(session, config, fields, now)
         return _free_reference(session)
 
@@ -607,71 +604,19 @@ class ChronoBookingBackend(Records):
         self,
         slot: Slot,
         *,
-        reason: str,
-        people: int,
-        surname: str,
-        channel: str,
-        sender_id: str,
-        application_ids: Sequence[str] = (),
-        email: str | None = None,
-        phone: str | None = None,
-        address: str | None = None,
-        items: str | None = None,
-        needs_agent_check: bool = False,
         now: datetime | None = None,
         config: BookingConfig | None = None,
+        **details: Any,
     ) -> AppointmentView:
+        """`details` as booking/connector.py's BookingBackend.book (engine.appointment_fields)."""
         if slot.site_id not in self.agendas:
-            return await self.local.book(
-                slot,
-                reason=reason,
-                people=people,
-                surname=surname,
-                channel=channel,
-                sender_id=sender_id,
-                application_ids=application_ids,
-                email=email,
-                phone=phone,
-                address=address,
-                items=items,
-                needs_agent_check=needs_agent_check,
-                now=now,
-                config=config,
-            )
+            return await self.local.book(slot, now=now, config=config, **details)
         config = config or load_booking_config()
         moment = engine.local_now(now)
-        if reason not in REASONS:
-            raise ValueError(f"unknown reason {reason!r}")
-        if not 1 <= people <= config.max_people:
-            raise ValueError(f"people must be between 1 and {config.max_people}")
-        if not engine.normalise_surname(surname):
-            raise ValueError("a surname is required (it is the second factor of the booking)")
-        documents = engine.documents_needed(reason, people)
-        if slot.duration_minutes != documents * config.minutes_per_document:
-            raise ValueError("slot duration does not match the documents")
-        ids = list(dict.fromkeys(a.strip().upper() for a in application_ids))
-        fields = dict(
-            site_id=slot.site_id,
-            start=slot.start,
-            duration_minutes=slot.duration_minutes,
-            reason=reason,
-            people=people,
-            documents=documents,
-            application_ids=" ".join(ids),
-            surname=surname.strip()[:100],
-            email=email,
-            phone=phone[:30] if phone else None,
-            address=address[:300] if address else None,
-            items=items[:500] if items else None,
-            channel=channel[:30],
-            sender_id=sender_id[:200],
-            status="booked",
-            needs_agent_check=needs_agent_check,
-            created_at=moment,
-            updated_at=moment,
-        )
+        fields, ids = engine.appointment_fields(slot, now=moment, config=config, **details)
         reference = await asyncio.to_thread(precheck, fields, ids, slot, config, moment, self.url)
-        external = await self._hold(slot, self._body(reference, reason, people, surname, ids))
+        body = self._body(reference, fields["reason"], fields["people"], fields["surname"], ids)
+        external = await self._hold(slot, body)
         try:
             return await asyncio.to_thread(record, reference, fields, ids, external, config, moment, self.url)
         except (BookingError, IntegrityError) as exc:

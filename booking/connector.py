@@ -40,7 +40,7 @@ from booking import engine
 from booking.config import BACKENDS, BookingConfig, load_booking_config
 from booking.engine import AppointmentView, BookingError, Slot
 from booking.models import Site
-from core.http import timeout_from_env
+from core.http import pairs_from_env, timeout_from_env
 
 __all__ = [
     "BookingBackend",
@@ -205,23 +205,11 @@ class Records:
 # ---- configuration ------------------------------------------------------------------------------
 
 
-def _pairs(raw: str, name: str) -> Dict[str, str]:
-    pairs: Dict[str, str] = {}
-    for item in raw.split(","):
-        if not item.strip():
-            continue
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise ValueError(f"{name} must look like 'site=agenda,site=agenda'; got {raw!r}")
-        pairs[key.strip()] = value.strip()
-    return pairs
-
-
 def chrono_agendas(config: BookingConfig, env: Mapping[str, str] = os.environ) -> Dict[str, str]:
     """Site id -> Chrono agenda slug for every site of the booking file (GRU_CHRONO_AGENDAS, then
     the file's backend.chrono_agendas, then the site's own id)."""
     mapping = dict(config.backend.chrono_agendas)
-    mapping.update(_pairs(env.get("GRU_CHRONO_AGENDAS") or "", "GRU_CHRONO_AGENDAS"))
+    mapping.update(pairs_from_env("GRU_CHRONO_AGENDAS", "site=agenda,site=agenda", env))
     ids = [site.id for site in config.sites]
     unknown = sorted(set(mapping) - set(ids))
     if unknown:

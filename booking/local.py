@@ -7,12 +7,11 @@ database so that no slot is ever given twice."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from collections.abc import Iterable
+from datetime import date
 from typing import Any, List
 
 from booking import engine
-from booking.config import BookingConfig
 from booking.connector import Records
 from booking.engine import AppointmentNotFound, AppointmentView, Slot
 
@@ -30,45 +29,14 @@ class LocalBookingBackend(Records):
     async def closed_reason(self, site_id: str, day: date) -> str | None:
         return await asyncio.to_thread(engine.closed_reason, site_id, day, self.url)
 
-    async def book(
-        self, slot: Slot, *, application_ids: Sequence[str] = (), **fields: Any
-    ) -> AppointmentView:
-        return await asyncio.to_thread(
-            engine.book, slot, application_ids=application_ids, url=self.url, **fields
-        )
+    async def book(self, slot: Slot, **details: Any) -> AppointmentView:
+        return await asyncio.to_thread(engine.book, slot, url=self.url, **details)
 
-    async def cancel(
-        self,
-        reference: str,
-        *,
-        surname: str | None = None,
-        sender: tuple[str, str] | None = None,
-        now: datetime | None = None,
-    ) -> AppointmentView:
-        return await asyncio.to_thread(
-            engine.cancel, reference, surname=surname, sender=sender, now=now, url=self.url
-        )
+    async def cancel(self, reference: str, **options: Any) -> AppointmentView:
+        return await asyncio.to_thread(engine.cancel, reference, url=self.url, **options)
 
-    async def reschedule(
-        self,
-        reference: str,
-        new_slot: Slot,
-        *,
-        surname: str | None = None,
-        sender: tuple[str, str] | None = None,
-        now: datetime | None = None,
-        config: BookingConfig | None = None,
-    ) -> AppointmentView:
-        return await asyncio.to_thread(
-            engine.reschedule,
-            reference,
-            new_slot,
-            surname=surname,
-            sender=sender,
-            now=now,
-            url=self.url,
-            config=config,
-        )
+    async def reschedule(self, reference: str, new_slot: Slot, **options: Any) -> AppointmentView:
+        return await asyncio.to_thread(engine.reschedule, reference, new_slot, url=self.url, **options)
 
     async def still_booked(self, reference: str) -> bool:
         """The database is the agenda: the appointment is live as long as its row says so."""

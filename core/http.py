@@ -53,6 +53,7 @@ __all__ = [
     "Unavailable",
     "close_all",
     "get_session",
+    "pairs_from_env",
     "timeout_from_env",
 ]
 
@@ -126,6 +127,21 @@ def timeout_from_env(name: str, default: float, env: Mapping[str, str] = os.envi
     if not 0 < value < float("inf"):
         raise ValueError(f"{name} must be positive (seconds); got {raw!r}")
     return value
+
+
+def pairs_from_env(name: str, example: str, env: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """``env[name]`` read as comma-separated ``key=value`` pairs (empty when unset); ValueError
+    naming the variable and showing `example` (« slug=service,slug=service ») otherwise."""
+    raw = env.get(name) or ""
+    pairs: dict[str, str] = {}
+    for item in raw.split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ValueError(f"{name} must look like {example!r}; got {raw!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
 
 
 def _check_timeout(service: str, timeout_s: Any) -> float:

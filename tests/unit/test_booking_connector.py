@@ -14,7 +14,6 @@ import re
 from datetime import date, datetime, time, timedelta
 
 import pytest
-import yaml
 from sqlalchemy import select
 
 from booking import engine
@@ -32,6 +31,7 @@ from booking.models import Appointment, ExternalBooking
 from core.db import session_scope
 from tests.unit.conftest import BOOKING_FILE
 from tests.unit.fake_chrono import chrono_served
+from tests.unit.test_booking_engine import file_config
 
 NOW = datetime(2026, 11, 30, 8, 0)  # a Monday
 MAIRIE = "villebrune-mairie"
@@ -41,12 +41,6 @@ TUESDAY = date(2026, 12, 8)
 REFERENCE = re.compile(r"^RDV-[A-Z0-9]{6}$")
 
 pytestmark = pytest.mark.usefixtures("fixture_files")
-
-
-def file_config(**changes) -> BookingConfig:
-    raw = yaml.safe_load(BOOKING_FILE.read_text(encoding="utf-8"))
-    raw.update(changes)
-    return BookingConfig.parse_obj(raw)
 
 
 NO_CAPS = file_config(limits={"per_sender": 50, "per_surname_and_site": 50, "per_address": 50})

@@ -11,12 +11,11 @@ from datetime import date, datetime
 from urllib.parse import parse_qs
 
 import pytest
-import yaml
 from sqlalchemy import select
 
 from booking import chrono, engine
 from booking.chrono import ChronoBookingBackend
-from booking.config import BookingConfig, load_booking_config, load_bulky_booking_config
+from booking.config import load_booking_config, load_bulky_booking_config
 from booking.connector import BookingUnavailable, booking_backend, chrono_agendas
 from booking.engine import ApplicationAlreadyBooked, SlotTaken
 from booking.local import LocalBookingBackend
@@ -24,6 +23,7 @@ from booking.models import ApplicationClaim, Appointment, ExternalBooking
 from core.db import session_scope
 from tests.unit.conftest import BOOKING_FILE, BULKY_BOOKING_FILE
 from tests.unit.fake_chrono import KEY, ORIG, chrono_served
+from tests.unit.test_booking_engine import file_config
 
 NOW = datetime(2026, 11, 30, 8, 0)
 MAIRIE = "villebrune-mairie"
@@ -277,12 +277,6 @@ def test_chrono_needs_its_address_and_keys():
     assert backend.client.timeout_s == 3.0 and KEY not in repr(backend)
     with pytest.raises(ValueError, match="GRU_CHRONO_TIMEOUT"):
         booking_backend(env={**env, "GRU_CHRONO_TIMEOUT": "soon"})
-
-
-def file_config(**changes) -> BookingConfig:
-    raw = yaml.safe_load(BOOKING_FILE.read_text(encoding="utf-8"))
-    raw.update(changes)
-    return BookingConfig.parse_obj(raw)
 
 
 def test_the_booking_file_names_the_agendas():
