@@ -30,9 +30,7 @@ def new_nonce() -> str:
     return secrets.token_hex(16)
 
 
-def sign_query(
-    query: str, key: str, orig: str, now: datetime | None = None, nonce: str | None = None
-) -> str:
+def sign_query(query: str, key: str, orig: str, now: datetime | None = None, nonce: str | None = None) -> str:
     """Append algo/timestamp/orig (and the nonce when given) and the HMAC-SHA256 signature."""
     moment = now or datetime.now(timezone.utc)
     if moment.tzinfo is not None:
