@@ -6,7 +6,8 @@ offers Chrono's free slots and books, moves and cancels in Chrono, while the ass
 keeps its own record of each appointment (reference, surname, conversation, contacts for the
 reminders, pre-application numbers) and the Chrono booking id (table ``external_bookings``).
 
-The API used -- Entr'ouvert's published documentation of Chrono (doc-publik.entrouvert.com,
+The API used -- from Entr'ouvert's published documentation of Chrono (Chrono's source code was not
+available to check it against) (doc-publik.entrouvert.com,
 « API agendas (chrono) »: « Informations sur les agendas », « Obtenir les créneaux d'un agenda »,
 « Réservation d'un créneau », « Gestion des réservations », « Annulation dans un agenda »):
 
@@ -37,9 +38,10 @@ active appointments; when that fails, the Chrono booking is cancelled again. Bef
 same checks are made read-only, so a citizen over a limit never reaches Chrono. No personal data
 goes to Chrono beyond the surname (agents see it in Chrono's back office with the reference in the
 label); no e-mail nor phone, so Chrono sends no reminder of its own (the assistant does). Each
-Chrono booking carries ``user_external_id = "gru-<reference>"``: when a fillslot times out (Chrono
-may have booked anyway), the bookings of that id are looked up and cancelled before the citizen is
-told nothing was booked.
+fillslot carries its own ``user_external_id`` (``gru-<reference>``, ``gru-<reference>-<new start>``
+for a move): when its answer is lost (timeout, 5xx, unreadable -- Chrono may have booked anyway),
+the bookings of that id are looked up; one found is kept as the hold, none found means nothing was
+booked and the citizen is told so.
 
 Timeouts and retries (core/http.py): each call has the GRU_CHRONO_TIMEOUT budget (5 s); GET and
 the cancellation (idempotent: a second one answers « already cancelled ») are retried on a

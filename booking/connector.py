@@ -214,7 +214,7 @@ def chrono_agendas(config: BookingConfig, env: Mapping[str, str] = os.environ) -
     unknown = sorted(set(mapping) - set(ids))
     if unknown:
         raise ValueError(
-            f"GRU_CHRONO_AGENDAS names sites the booking file does not have: {', '.join(unknown)}"
+            f"GRU_CHRONO_AGENDAS nomme des sites absents du fichier des rendez-vous : {', '.join(unknown)}"
         )
     return {site: mapping.get(site, site) for site in ids}
 
@@ -222,7 +222,7 @@ def chrono_agendas(config: BookingConfig, env: Mapping[str, str] = os.environ) -
 def backend_kind(config: BookingConfig | None = None, env: Mapping[str, str] = os.environ) -> str:
     raw = (env.get("GRU_BOOKING_BACKEND") or "").strip().lower()
     if raw and raw not in BACKENDS:
-        raise ValueError(f"GRU_BOOKING_BACKEND must be one of {', '.join(BACKENDS)}; got {raw!r}")
+        raise ValueError(f"GRU_BOOKING_BACKEND doit valoir {' ou '.join(BACKENDS)} ; reçu {raw!r}")
     return raw or (config or load_booking_config()).backend.kind
 
 
@@ -231,7 +231,8 @@ def booking_backend(
 ) -> BookingBackend:
     """The adapter the configuration chooses, on the database `url` (None: GRU_DATABASE_URL).
 
-    ValueError (naming the variable, never echoing the key) when the configuration is incomplete.
+    ValueError in French (naming the variable, never echoing the key) when the configuration is
+    incomplete; `make run` checks it before starting (ops/servers.py).
     Cheap to call per request: the Chrono adapter shares the process's HTTP session and caches.
     """
     config = config or load_booking_config()
@@ -246,7 +247,7 @@ def booking_backend(
     for name in ("GRU_CHRONO_URL", "GRU_CHRONO_ORIG", "GRU_CHRONO_KEY"):
         values[name] = (env.get(name) or "").strip()
         if not values[name]:
-            raise ValueError(f"the booking backend chrono needs {name}")
+            raise ValueError(f"l'agenda chrono a besoin de {name}")
     return ChronoBookingBackend(
         values["GRU_CHRONO_URL"],
         values["GRU_CHRONO_ORIG"],

@@ -279,6 +279,16 @@ def test_chrono_needs_its_address_and_keys():
         booking_backend(env={**env, "GRU_CHRONO_TIMEOUT": "soon"})
 
 
+def test_an_incomplete_configuration_stops_the_start_with_a_french_message():
+    from ops import render, servers
+
+    servers.check_booking_backend({})
+    with pytest.raises(render.ConfigError, match="l'agenda chrono a besoin de GRU_CHRONO_KEY"):
+        servers.check_booking_backend(
+            {"GRU_BOOKING_BACKEND": "chrono", "GRU_CHRONO_URL": "https://a.example", "GRU_CHRONO_ORIG": ORIG}
+        )
+
+
 def test_the_booking_file_names_the_agendas():
     config = file_config(backend={"kind": "chrono", "chrono_agendas": {MAIRIE: "cni-mairie"}})
     assert config.backend.kind == "chrono"

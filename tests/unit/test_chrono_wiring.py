@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import html
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from booking import engine, hub, reminders
+from booking import engine, hub, links, reminders
 from booking.ants import AntsSettings
 from booking.config import load_booking_config
 from booking.models import Appointment, AppointmentReminder
@@ -134,6 +135,21 @@ async def test_the_pages_show_chrono_s_slots_or_a_french_error_page(chrono, db_u
         async with session.get(query) as response:
             page = html.unescape(await response.text())
             assert response.status == 503 and "Agenda indisponible" in page and SERVICE_PHONE in page
+
+
+async def test_a_booking_on_the_pages_is_held_in_chrono_and_cancelled_there(chrono, db_url):
+    from tests.unit.test_portal import book_through_callback, pages, post
+
+    fake, backend = chrono
+    slot = await first_slot(backend)
+    async with pages(db_url, AntsSettings(None, None)) as (_base, session):
+        location = await book_through_callback(session, slot, numeros="", papier="oui")
+        reference = urlsplit(location).path.rsplit("/", 1)[1]
+        (held,) = fake.live()
+        assert held.start == slot.start and held.body["gru_reference"] == reference
+        cancel = links.manage_url(reference, "cancel").removeprefix(links.public_url())
+        status, _text, response = await post(session, cancel, {})
+    assert status == 303 and "etat=annule" in response.headers["Location"] and fake.live() == []
 
 
 async def test_the_hub_lists_chrono_s_slots_and_answers_503_when_it_is_down(chrono, db_url):
