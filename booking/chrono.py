@@ -65,7 +65,8 @@ import aiohttp
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from booking import engine
+from booking import ants_sync, engine
+from booking.ants import AntsSettings
 from booking.config import BookingConfig, load_booking_config
 from booking.connector import BookingUnavailable, Records
 from booking.engine import (
@@ -380,7 +381,7 @@ def moved(
         return AppointmentView.of(appt, session.get(Site, new_slot.site_id))
 
 
-def cancelled_in_agenda(reference: str, now: datetime, url: str | None) -> None:
+def cancelled_in_agenda(reference: str, now: datetime, url: str | None) -> AppointmentView | None:
     """Chrono says the booking is cancelled (an agent did it there): record it so."""
     with session_scope(url, write=True) as session:
         appt = session.execute(
@@ -388,9 +389,12 @@ def cancelled_in_agenda(reference: str, now: datetime, url: str | None) -> None:
                 Appointment.reference == reference.upper(), Appointment.status == "booked"
             )
         ).scalar_one_or_none()
-        if appt is not None:
-            engine._release(session, appt.id)
-            appt.status, appt.cancelled_at, appt.updated_at = "cancelled", now, now
+        if appt is None:
+            return None
+        engine._release(session, appt.id)
+        appt.status, appt.cancelled_at, appt.updated_at = "cancelled", now, now
+        session.flush()
+        return AppointmentView.of(appt, appt.site)
 
 
 # ---- the adapter ---------------------------------------------------------------------------------
@@ -413,8 +417,10 @@ class ChronoBookingBackend(Records):
         url: str | None = None,
         timeout_s: float = 5.0,
         session: aiohttp.ClientSession | None = None,
+        ants: AntsSettings | None = None,
     ) -> None:
         super().__init__(url)
+        self.ants = ants  # None: AntsSettings.from_env() when needed
         self.client = ChronoClient(base_url, orig, key, timeout_s=timeout_s, session=session)
         self.agendas = dict(agendas)
         self.local = LocalBookingBackend(url)
@@ -690,8 +696,10 @@ class ChronoBookingBackend(Records):
             logger.warning("Chrono could not confirm a booking (%s): taken as still booked", exc.kind)
             return True
         if not live:
-            await asyncio.to_thread(cancelled_in_agenda, reference, engine.local_now(), self.url)
+            view = await asyncio.to_thread(cancelled_in_agenda, reference, engine.local_now(), self.url)
             logger.info("a booking cancelled in Chrono is recorded as cancelled")
+            if view is not None:  # its pre-application numbers are free again: ANTS is told
+                await ants_sync.withdraw_appointment(view, self.ants or AntsSettings.from_env(), url=self.url)
         return live
 
 

@@ -11,9 +11,11 @@ from datetime import date, datetime
 from urllib.parse import parse_qs
 
 import pytest
+from aiohttp import web
 from sqlalchemy import select
 
 from booking import chrono, engine
+from booking.ants import AntsSettings
 from booking.chrono import ChronoBookingBackend
 from booking.config import load_booking_config, load_bulky_booking_config
 from booking.connector import BookingUnavailable, booking_backend, chrono_agendas
@@ -23,6 +25,9 @@ from booking.models import ApplicationClaim, Appointment, ExternalBooking
 from core.db import session_scope
 from tests.unit.conftest import BOOKING_FILE, BULKY_BOOKING_FILE
 from tests.unit.fake_chrono import KEY, ORIG, chrono_served
+from tests.unit.local_server import serving
+from tests.unit.test_ants import TOKEN as ANTS_TOKEN
+from tests.unit.test_ants import VALIDATED, FakeAnts
 from tests.unit.test_booking_engine import file_config
 
 NOW = datetime(2026, 11, 30, 8, 0)
@@ -203,6 +208,21 @@ async def test_a_booking_cancelled_in_chrono_is_recorded_for_the_reminders(serve
     fake.fail["booking"] += ["error500"] * 3
     other = await book(backend, sender="bob", surname="Martin")
     assert await backend.still_booked(other.reference)  # Chrono cannot say: the reminder still goes
+
+
+async def test_a_cancellation_seen_in_chrono_is_withdrawn_from_ants(served, db_url):
+    fake, backend = served
+    ants = FakeAnts()
+    app = web.Application()
+    app.router.add_delete("/api/appointments", ants.appointments)
+    async with serving(app) as base:
+        backend.ants = AntsSettings(base_url=base + "/api", token=ANTS_TOKEN, timeout_s=2)
+        view = await book(backend, ids=[VALIDATED])
+        fake.live()[0].cancelled = True  # an agent cancelled it in Chrono's back office
+        assert not await backend.still_booked(view.reference)
+    assert [(r["method"], dict(r["query"])["application_id"]) for r in ants.requests] == [
+        ("DELETE", VALIDATED)
+    ]
 
 
 async def test_sites_outside_chrono_stay_on_the_local_engine(db_url):
