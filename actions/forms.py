@@ -42,6 +42,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.common import button, confidence_of, intent_of, is_name_answer
 from actions.core import TERRITORY, pseudonym
+from booking.connector import BookingUnavailable
 
 logger = logging.getLogger(__name__)
 # rasa-sdk warns for every slot without a validate_<slot> method: extraction validates here.
@@ -136,14 +137,29 @@ def service_phone(topic: str) -> str:
 # ---- the application database may be down: say it, never crash -----------------------------
 
 
+def agenda_down(dispatcher, tracker: Tracker, action: str, exc: BookingUnavailable, topic: str) -> None:
+    """The appointments agenda (Publik Chrono, booking/connector.py) does not answer: say so kindly,
+    nothing was changed, with the service's phone and a hand-off."""
+    logger.warning("booking agenda unavailable in %s (%s, conversation %s)", action, exc.kind,
+                   pseudonym(tracker.sender_id))  # fmt: skip
+    dispatcher.utter_message(
+        response="utter_booking_agenda_down",
+        phone=service_phone(topic),
+        buttons=[button("Parler à un agent", "human_handoff")],
+    )
+
+
 def guarded(topic: str = "appointments"):
-    """Wrap an action's run(): a database failure becomes a French message and a log line."""
+    """Wrap an action's run(): a database or agenda failure becomes a French message and a log line."""
 
     def decorate(run: Callable[..., Awaitable[List[EventType]]]):
         @functools.wraps(run)
         async def wrapper(self, dispatcher, tracker, domain):
             try:
                 return await run(self, dispatcher, tracker, domain)
+            except BookingUnavailable as exc:
+                agenda_down(dispatcher, tracker, self.name(), exc, topic)
+                return []
             except (SQLAlchemyError, OSError):
                 logger.exception("application database unavailable in %s (conversation %s)", self.name(),
                                  pseudonym(tracker.sender_id))  # fmt: skip
@@ -184,6 +200,9 @@ class FormValidation(FormValidationAction):
     async def run(self, dispatcher, tracker, domain) -> List[EventType]:
         try:
             return await self._run(dispatcher, tracker, domain)
+        except BookingUnavailable as exc:
+            agenda_down(dispatcher, tracker, self.name(), exc, self.topic)
+            return [SlotSet(OUTCOME_SLOT, "blocked"), SlotSet("requested_slot", None)]
         except (SQLAlchemyError, OSError):
             logger.exception("application database unavailable in %s (conversation %s)", self.name(),
                              pseudonym(tracker.sender_id))  # fmt: skip

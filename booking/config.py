@@ -115,6 +115,33 @@ class ReminderSettings(ContentModel):
         return value
 
 
+BACKENDS = ("local", "chrono")
+_AGENDA_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+
+
+class BackendSettings(ContentModel):
+    """Which agenda holds the slots (booking/connector.py): ``local`` (the hours of this file, the
+    assistant's database) or ``chrono`` (the collectivité's Publik Chrono; its address and keys come
+    from the environment, GRU_CHRONO_*). GRU_BOOKING_BACKEND overrides ``kind``."""
+
+    kind: str = "local"
+    # site id -> slug of its Chrono agenda of kind « meetings » (default: the site id)
+    chrono_agendas: Dict[str, str] = {}
+
+    @validator("kind")
+    def _kind(cls, value: str) -> str:
+        if value not in BACKENDS:
+            raise ValueError(f"« kind » doit valoir {' ou '.join(BACKENDS)}")
+        return value
+
+    @validator("chrono_agendas")
+    def _agendas(cls, value: Dict[str, str]) -> Dict[str, str]:
+        for site, slug in value.items():
+            if not _AGENDA_SLUG.match(str(slug)):
+                raise ValueError(f"agenda Chrono du site « {site} » invalide : « {slug} »")
+        return value
+
+
 class BookingConfig(ContentModel):
     # identity: CNI/passport appointments; bulky_waste: encombrants pick-up rounds
     service: str = "identity"
@@ -125,6 +152,7 @@ class BookingConfig(ContentModel):
     max_people: int = 5
     limits: BookingLimits = BookingLimits()
     reminders: ReminderSettings = ReminderSettings()
+    backend: BackendSettings = BackendSettings()
     sites: List[SiteConfig]
     closures: List[ClosureConfig] = []
 
@@ -161,6 +189,9 @@ class BookingConfig(ContentModel):
             raise ValueError("deux sites ont le même identifiant")
         if values["minutes_per_document"] % values["slot_step_minutes"]:
             raise ValueError("« minutes_per_document » doit être un multiple de « slot_step_minutes »")
+        for site in values["backend"].chrono_agendas if "backend" in values else ():
+            if site not in ids:
+                raise ValueError(f"backend.chrono_agendas : site « {site} » non défini")
         for closure in values.get("closures", []):
             for site in closure.sites or []:
                 if site not in ids:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Iterable, Iterator, List, Sequence
+from typing import Any, Iterable, Iterator, List, Sequence
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
@@ -411,7 +411,7 @@ def _offered_stations(session: Session, config: BookingConfig, slot: Slot, now: 
     return max(fitting)
 
 
-def book(
+def appointment_fields(
     slot: Slot,
     *,
     reason: str,
@@ -425,18 +425,11 @@ def book(
     address: str | None = None,
     items: str | None = None,
     needs_agent_check: bool = False,
-    now: datetime | None = None,
-    url: str | None = None,
-    config: BookingConfig | None = None,
-) -> AppointmentView:
-    """Book `slot`; the database guarantees the slot and each application id are free.
-
-    Each station is tried in its own short transaction: the primary key of
-    slot_claims rejects a second holder, the loser rolls back and tries the next
-    station, and SlotTaken is raised when none is left.
-    """
-    config = config or load_booking_config()
-    now = local_now(now)
+    now: datetime,
+    config: BookingConfig,
+) -> tuple[dict, List[str]]:
+    """The columns of a new appointment and its pre-application numbers, checked (ValueError for
+    what no caller should send); shared by every agenda of booking/connector.py."""
     if reason not in REASONS:
         raise ValueError(f"unknown reason {reason!r}")
     if not 1 <= people <= config.max_people:
@@ -447,17 +440,6 @@ def book(
     if slot.duration_minutes != documents * config.minutes_per_document:
         raise ValueError("slot duration does not match the documents")
     ids = list(dict.fromkeys(a.strip().upper() for a in application_ids))
-    with session_scope(url) as session:
-        stations = _offered_stations(session, config, slot, now)
-        taken = session.execute(
-            select(ApplicationClaim.application_id).where(ApplicationClaim.application_id.in_(ids))
-        )
-        for (application_id,) in taken:
-            raise ApplicationAlreadyBooked(application_id)
-        steps = _steps(slot.start, slot.duration_minutes, config.slot_step_minutes)
-        # Only stations that looked free are tried (the database still decides).
-        free = list(_free_stations(_claimed(session, slot.site_id, slot.start.date(), slot.start.date()),
-                                   stations, steps))  # fmt: skip
     fields = dict(
         site_id=slot.site_id,
         start=slot.start,
@@ -478,6 +460,45 @@ def book(
         created_at=now,
         updated_at=now,
     )
+    return fields, ids
+
+
+def check_applications_free(session: Session, ids: Sequence[str]) -> None:
+    """ApplicationAlreadyBooked for the first pre-application number that holds an appointment."""
+    taken = session.execute(
+        select(ApplicationClaim.application_id).where(ApplicationClaim.application_id.in_(list(ids)))
+    )
+    for (application_id,) in taken:
+        raise ApplicationAlreadyBooked(application_id)
+
+
+def book(
+    slot: Slot,
+    *,
+    url: str | None = None,
+    config: BookingConfig | None = None,
+    now: datetime | None = None,
+    **details: Any,
+) -> AppointmentView:
+    """Book `slot`; the database guarantees the slot and each application id are free.
+
+    `details`: reason, people, surname, channel, sender_id and optionally application_ids,
+    email, phone, address, items, needs_agent_check (see :func:`appointment_fields`).
+
+    Each station is tried in its own short transaction: the primary key of
+    slot_claims rejects a second holder, the loser rolls back and tries the next
+    station, and SlotTaken is raised when none is left.
+    """
+    config = config or load_booking_config()
+    now = local_now(now)
+    fields, ids = appointment_fields(slot, now=now, config=config, **details)
+    with session_scope(url) as session:
+        stations = _offered_stations(session, config, slot, now)
+        check_applications_free(session, ids)
+        steps = _steps(slot.start, slot.duration_minutes, config.slot_step_minutes)
+        # Only stations that looked free are tried (the database still decides).
+        free = list(_free_stations(_claimed(session, slot.site_id, slot.start.date(), slot.start.date()),
+                                   stations, steps))  # fmt: skip
     for station in free:
         for _attempt in range(3):  # a reference collision (1 in 10^9) draws again
             try:

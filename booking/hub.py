@@ -1,6 +1,8 @@
 """ANTS availability hub: the national site (rendez-vous-passeport.ants.gouv.fr) asks the
 town hall's booking software for its meeting points, free slots and the appointments
-held by pre-application numbers. Served from the booking database with aiohttp.
+held by pre-application numbers. Served with aiohttp from the agenda of booking/connector.py:
+the booking database, or the free slots of Publik Chrono (a commune whose Chrono is already
+connected to ANTS does not start this hub: its slots would be listed twice).
 
     GRU_HUB_TOKEN=... python -m booking.hub   # GRU_HUB_PORT (5100), GRU_PUBLIC_URL, GRU_HUB_HOST (0.0.0.0)
 
@@ -18,7 +20,8 @@ Published shapes (every route but /health needs the header X-HUB-RDV-AUTH-TOKEN)
         {"status": "ok"}
 
 Database times are Paris wall-clock times; ANTS gets UTC with a Z suffix. The database
-work runs in a worker thread so the event loop keeps answering (ANTS waits 15 s at most).
+work runs in a worker thread so the event loop keeps answering (ANTS waits 15 s at most);
+an agenda that does not answer within 12 s, or is down, gets ANTS a 503.
 One log line per request: method, path, status, duration — never a query string, so no
 application number or other personal data reaches the logs.
 """
@@ -40,6 +43,7 @@ from aiohttp import web
 
 from booking import engine
 from booking.config import BookingConfig, load_booking_config
+from booking.connector import BookingBackend, BookingUnavailable, booking_backend
 from core import clock, http
 
 logger = logging.getLogger("booking.hub")  # same name under python -m
@@ -55,6 +59,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TOKEN_KEY = web.AppKey("token", str)
 PUBLIC_URL_KEY = web.AppKey("public_url", str)
 DB_URL_KEY = web.AppKey("db_url", object)  # str | None
+AGENDA_KEY = web.AppKey("agenda", object)  # BookingBackend (booking/connector.py)
 CONFIG_KEY = web.AppKey("config", BookingConfig)
 CLOCK_KEY = web.AppKey("clock", object)  # Callable[[], datetime] | None
 
@@ -161,6 +166,9 @@ async def handle_errors(request: web.Request, handler: Handler) -> web.StreamRes
     except asyncio.TimeoutError:
         logger.error("%s: database too slow (> %.0f s)", request.path, DB_TIMEOUT_S)
         return _error(503, "service temporarily unavailable")
+    except BookingUnavailable as exc:  # Publik Chrono down or too slow
+        logger.error("%s: booking agenda unavailable (%s)", request.path, exc.kind)
+        return _error(503, "service temporarily unavailable")
     except web.HTTPException:
         raise
     except Exception as exc:
@@ -186,7 +194,7 @@ async def health(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def _meeting_points(url: str | None) -> List[Dict[str, Any]]:
+def _meeting_points(agenda: BookingBackend) -> List[Dict[str, Any]]:
     return [
         {
             "id": site.id,
@@ -199,12 +207,12 @@ def _meeting_points(url: str | None) -> List[Dict[str, Any]]:
             "website": site.website,
             "city_logo": site.city_logo,
         }
-        for site in engine.list_sites(url=url)
+        for site in agenda.list_sites()
     ]
 
 
 async def managed_meeting_points(request: web.Request) -> web.Response:
-    return web.json_response(await _in_thread(_meeting_points, request.app[DB_URL_KEY]))
+    return web.json_response(await _in_thread(_meeting_points, request.app[AGENDA_KEY]))
 
 
 def _slot_query(request: web.Request, config: BookingConfig) -> tuple[List[str], date, date, int]:
@@ -230,16 +238,17 @@ async def available_time_slots(request: web.Request) -> web.Response:
     config = request.app[CONFIG_KEY]
     ids, first, last, duration = _slot_query(request, config)
     clock = request.app[CLOCK_KEY]
-    slots = await _in_thread(
-        engine.available_slots,
-        ids,
-        first,
-        last,
-        duration,
-        now=clock() if clock else None,
-        url=request.app[DB_URL_KEY],
-        config=config,
-        service="identity",  # bulky-waste rounds are not ANTS meeting points
+    slots = await asyncio.wait_for(
+        request.app[AGENDA_KEY].available_slots(
+            ids,
+            first,
+            last,
+            duration,
+            now=clock() if clock else None,
+            config=config,
+            service="identity",  # bulky-waste rounds are not ANTS meeting points
+        ),
+        DB_TIMEOUT_S,
     )
     base = request.app[PUBLIC_URL_KEY]
     result: Dict[str, List[Dict[str, str]]] = {mp_id: [] for mp_id in ids}
@@ -258,7 +267,7 @@ async def search_application_ids(request: web.Request) -> web.Response:
     ids = _multi(request, "application_ids")
     if not ids:
         raise BadRequest("application_ids is required")
-    found = await _in_thread(engine.appointments_for_applications, ids, url=request.app[DB_URL_KEY])
+    found = await _in_thread(request.app[AGENDA_KEY].appointments_for_applications, ids)
     base = request.app[PUBLIC_URL_KEY]
     result = {
         application_id: [
@@ -284,8 +293,10 @@ def create_app(
     url: str | None = None,
     *,
     clock: Callable[[], datetime] | None = None,
+    agenda: BookingBackend | None = None,
 ) -> web.Application:
-    """The hub application; `url` is the booking database (None: GRU_DATABASE_URL).
+    """The hub application; `url` is the booking database (None: GRU_DATABASE_URL); the free slots
+    come from the agenda the configuration chooses (booking/connector.py), unless `agenda` is given.
 
     `clock` (tests, demos) replaces the real Paris clock for "now" in availability.
     """
@@ -296,6 +307,7 @@ def create_app(
     app[PUBLIC_URL_KEY] = public_url.rstrip("/")
     app[DB_URL_KEY] = url
     app[CONFIG_KEY] = load_booking_config()
+    app[AGENDA_KEY] = agenda or booking_backend(url, config=app[CONFIG_KEY])
     app[CLOCK_KEY] = clock
     app.router.add_get("/health", health)
     app.router.add_get("/getManagedMeetingPoints", managed_meeting_points)

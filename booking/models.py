@@ -162,6 +162,23 @@ class SlotClaim(Base):
     )
 
 
+class ExternalBooking(Base):
+    """The booking an appointment holds in an agenda the collectivité already runs (Publik Chrono,
+    booking/chrono.py). The appointment row stays the assistant's record (reference, surname,
+    channel, contacts for the reminders); the external agenda holds the slot, so such an
+    appointment has no slot_claims. Nothing personal here: the agenda's slug and booking id."""
+
+    __tablename__ = "external_bookings"
+    appointment_id = Column(Integer, ForeignKey("appointments.id", ondelete="CASCADE"), primary_key=True)
+    backend = Column(String(20), nullable=False)  # chrono
+    agenda = Column(String(100), nullable=False)  # the agenda's slug
+    booking_id = Column(String(64), nullable=False)  # the agenda's booking id
+    created_at = Column(DateTime, nullable=False)
+    updated_at = Column(DateTime, nullable=False)
+
+    __table_args__ = (UniqueConstraint("backend", "booking_id", name="uq_external_bookings_booking"),)
+
+
 class ApplicationClaim(Base):
     """An ANTS pre-application number held by a live appointment (one at a time)."""
 

@@ -20,7 +20,8 @@ insert it again. A temporary failure (timeout, 5xx, SMTP 4xx) is retried with gr
 (1, 5, 15, 60 min…) until GRU_REMINDERS_MAX_ATTEMPTS (5) or the appointment's start; a refusal
 is not. A pass that died while sending leaves its row « sending »: after the lease it is marked
 failed (« interrupted »), never sent again -- at most once is the promise. A moved appointment
-has another start, hence new reminders; a cancelled one is not booked any more, hence none; an
+has another start, hence new reminders; a cancelled one is not booked any more, hence none (the
+agenda is asked first: an appointment an agent cancelled in Publik Chrono gets none either); an
 appointment whose citizen followed the opt-out link (signed, in every reminder) gets none.
 
 Logs: reminder row ids, channels and error kinds; never an address, a name or a reference.
@@ -42,6 +43,7 @@ from sqlalchemy.exc import IntegrityError
 
 from booking.ants_sync import retry_delay
 from booking.config import BookingConfig, load_booking_config
+from booking.connector import BookingBackend, booking_backend
 from booking.engine import local_now
 from booking.facts import load_national_facts
 from booking.links import manage_url, public_url
@@ -576,8 +578,12 @@ async def run_pass(
     url: str | None = None,
     config: BookingConfig | None = None,
     env: Mapping[str, str] = os.environ,
+    agenda: BookingBackend | None = None,
 ) -> dict[str, int]:
-    """One pass: {'sent', 'retry', 'failed'} counts."""
+    """One pass: {'sent', 'retry', 'failed'} counts. Each reminder is sent only if the agenda
+    (booking/connector.py) still holds the appointment: one an agent cancelled in Publik Chrono is
+    recorded as cancelled and gets none."""
+    agenda = agenda or booking_backend(url, env=env)
     moment = local_now(now)
     wall = now or clock.now()
     hours = hours_before(config, env)
@@ -590,6 +596,8 @@ async def run_pass(
         error: SendFailed | None = None
         if sender is None:
             error = SendFailed("not_configured", permanent=False)
+        elif not await agenda.still_booked(due.reference):
+            error = SendFailed("cancelled", permanent=True)
         else:
             try:
                 await sender.send_reminder(due, texts_of(due, wall if wall.tzinfo else None))

@@ -30,7 +30,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +53,7 @@ __all__ = [
     "Unavailable",
     "close_all",
     "get_session",
+    "pairs_from_env",
     "timeout_from_env",
 ]
 
@@ -126,6 +127,21 @@ def timeout_from_env(name: str, default: float, env: Mapping[str, str] = os.envi
     if not 0 < value < float("inf"):
         raise ValueError(f"{name} must be positive (seconds); got {raw!r}")
     return value
+
+
+def pairs_from_env(name: str, example: str, env: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """``env[name]`` read as comma-separated ``key=value`` pairs (empty when unset); ValueError
+    naming the variable and showing `example` (« slug=service,slug=service ») otherwise."""
+    raw = env.get(name) or ""
+    pairs: dict[str, str] = {}
+    for item in raw.split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ValueError(f"{name} must look like {example!r}; got {raw!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
 
 
 def _check_timeout(service: str, timeout_s: Any) -> float:
@@ -266,7 +282,7 @@ class JsonClient:
         path: str,
         *,
         params: Sequence[tuple[str, str]] | Mapping[str, str] | None = None,
-        query: str | None = None,
+        query: str | Callable[[], str] | None = None,
         json_body: Any = None,
         idempotent: bool | None = None,
         pass_statuses: Collection[int] = (),
@@ -276,14 +292,19 @@ class JsonClient:
         so that an answer the caller finds malformed is logged as a failure, with the caller's note.
 
         ``path`` is appended to the base URL; ``params`` are url-encoded, or ``query`` is an already
-        encoded query string (signed queries). ``log_path`` replaces ``path`` in the log line (to mask
-        an id in it). Statuses in ``pass_statuses`` are yielded (``data`` None) instead of raised.
-        Raises :class:`Unavailable` or :class:`Rejected`.
+        encoded query string (signed queries), or a function that makes one for each try (a signature
+        with a nonce the receiver refuses to see twice). ``log_path`` replaces ``path`` in the log
+        line (to mask an id in it). Statuses in ``pass_statuses`` are yielded (``data`` None) instead
+        of raised. Raises :class:`Unavailable` or :class:`Rejected`.
         """
         method = method.upper()
         shown = log_path or path
         retry = method in _IDEMPOTENT_METHODS if idempotent is None else idempotent
-        url = URL(f"{self.base_url}{path}" + (f"?{query}" if query else ""), encoded=bool(query))
+
+        def url() -> URL:
+            raw = query() if callable(query) else query
+            return URL(f"{self.base_url}{path}" + (f"?{raw}" if raw else ""), encoded=bool(raw))
+
         started = time.monotonic()
         status: int | None = None
         attempts = 0
@@ -346,7 +367,7 @@ class JsonClient:
     async def _perform(
         self,
         method: str,
-        url: URL,
+        url: Callable[[], URL],
         params: Any,
         json_body: Any,
         retry: bool,
@@ -366,7 +387,7 @@ class JsonClient:
             try:
                 async with session.request(
                     method,
-                    url,
+                    url(),
                     params=params,
                     json=json_body,
                     headers=self.headers,

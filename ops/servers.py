@@ -190,7 +190,19 @@ def prepare(
         from booking.seed import prepare_database
 
         prepare_database(full_env.get("GRU_DATABASE_URL") or None)
+    check_booking_backend(full_env)
     return full_env, files
+
+
+def check_booking_backend(env: Mapping[str, str]) -> None:
+    """The agenda of the appointments (booking/connector.py) is configured: a clear error at start,
+    not at the first citizen's booking."""
+    from booking.connector import booking_backend
+
+    try:
+        booking_backend(env=env)
+    except ValueError as exc:
+        raise render.ConfigError(f"agenda des rendez-vous (GRU_BOOKING_BACKEND) : {exc}") from None
 
 
 def persistent_secret(path: Path) -> str:

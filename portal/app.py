@@ -52,6 +52,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from booking import ants_sync, attempts, engine, links
 from booking.ants import AntsClient, AntsError, AntsSettings, AntsUnavailable
 from booking.config import BookingConfig, load_booking_config
+from booking.connector import BookingBackend, BookingUnavailable, booking_backend
 from booking.facts import load_national_facts
 from booking.hub import PAGES_PATH, cancel_path, management_path
 from core import clock
@@ -87,6 +88,7 @@ SECURITY_HEADERS = {
 }
 
 DB_KEY = web.AppKey("db_url", object)  # str | None: the booking database (None: GRU_DATABASE_URL)
+AGENDA_KEY = web.AppKey("agenda", object)  # BookingBackend: the local engine or Publik Chrono
 CONFIG_KEY = web.AppKey("config", BookingConfig)
 ANTS_KEY = web.AppKey("ants", AntsSettings)
 PUBLIC_KEY = web.AppKey("public_url", str)
@@ -231,6 +233,15 @@ async def pages(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = await handler(request)
     except PageError as exc:
         response = render(request, "error.html", exc.status, error=exc)
+    except BookingUnavailable as exc:  # Publik Chrono down (booking/connector.py)
+        logger.warning("%s %s: booking agenda unavailable (%s)", request.method, request.path, exc.kind)
+        error = PageError(
+            503,
+            "Agenda indisponible",
+            "L'agenda des rendez-vous de la mairie ne répond pas pour le moment : rien n'a été réservé, "
+            f"annulé ni déplacé. Réessayez dans quelques minutes, ou appelez le {service_phone()}.",
+        )
+        response = render(request, "error.html", 503, error=error)
     except web.HTTPRedirection as exc:  # POST-redirect-GET (a plain response: headers added below)
         response = web.Response(status=exc.status, headers={"Location": exc.location})
     except web.HTTPException as exc:
@@ -284,8 +295,8 @@ class SlotDays:
     later: date | None  # the « Plus tard » page starts there, None when nothing is left
 
 
-def free_days(
-    site_id: str, duration: int, after: date | None, config: BookingConfig, url: str | None
+async def free_days(
+    site_id: str, duration: int, after: date | None, config: BookingConfig, agenda: BookingBackend
 ) -> SlotDays:
     """The first DAYS_SHOWN days with free slots of one site, from `after` (today by default)."""
     now = engine.local_now(clock.now())
@@ -294,7 +305,7 @@ def free_days(
     days: Dict[date, List[engine.Slot]] = {}
     while first <= horizon and len(days) < DAYS_SHOWN:
         last = min(first + timedelta(days=SEARCH_DAYS - 1), horizon)
-        for slot in engine.available_slots([site_id], first, last, duration, now=now, url=url, config=config):
+        for slot in await agenda.available_slots([site_id], first, last, duration, now=now, config=config):
             if slot.start.date() in days or len(days) < DAYS_SHOWN:
                 days.setdefault(slot.start.date(), []).append(slot)
         first = last + timedelta(days=1)
@@ -303,10 +314,10 @@ def free_days(
     return SlotDays([(day, slots) for day, slots in shown], later)
 
 
-def slot_is_free(slot: engine.Slot, config: BookingConfig, url: str | None) -> bool:
+async def slot_is_free(slot: engine.Slot, config: BookingConfig, agenda: BookingBackend) -> bool:
     day = slot.start.date()
-    found = engine.available_slots(
-        [slot.site_id], day, day, slot.duration_minutes, now=clock.now(), url=url, config=config
+    found = await agenda.available_slots(
+        [slot.site_id], day, day, slot.duration_minutes, now=clock.now(), config=config
     )
     return any(s.start == slot.start for s in found)
 
@@ -343,8 +354,8 @@ async def slots_page(request: web.Request) -> web.Response:
     motif, people = booking_choice(request.query, config)
     motif = motif or "cni"
     duration = engine.duration_for(engine.DOCUMENT_REASON[motif], people, config)
-    found = await in_thread(
-        free_days, site.id, duration, parse_day(request.query.get("apres")), config, request.app[DB_KEY]
+    found = await free_days(
+        site.id, duration, parse_day(request.query.get("apres")), config, request.app[AGENDA_KEY]
     )
     return render(
         request,
@@ -409,7 +420,7 @@ async def confirm_page(request: web.Request) -> web.Response:
     site, start = chosen_slot(request.query, config)
     motif, people = booking_choice(request.query, config)
     duration = engine.duration_for(engine.DOCUMENT_REASON[motif or "cni"], people, config)
-    if not await in_thread(slot_is_free, engine.Slot(site.id, start, duration), config, request.app[DB_KEY]):
+    if not await slot_is_free(engine.Slot(site.id, start, duration), config, request.app[AGENDA_KEY]):
         raise slot_gone(site.id, motif, people)
     values = {"motif": motif or "", "personnes": str(people)}
     return render(request, "confirm.html", **confirm_context(config, site, start, values, []))
@@ -538,7 +549,7 @@ async def check_applications(
                     errors.append(
                         ("numeros", f"{application_id} : {check.reason_fr or 'numéro refusé par l’ANTS'}")
                     )
-    local = await in_thread(engine.appointments_for_applications, ids, url=request.app[DB_KEY])
+    local = await in_thread(request.app[AGENDA_KEY].appointments_for_applications, ids)
     for application_id, held in local.items():
         if held:
             if (
@@ -576,8 +587,7 @@ async def book(request: web.Request) -> web.Response:
     reason = engine.DOCUMENT_REASON[answers.motif]
     slot = engine.Slot(site.id, start, engine.duration_for(reason, answers.people, config))
     try:
-        appt = await in_thread(
-            engine.book,
+        appt = await request.app[AGENDA_KEY].book(
             slot,
             reason=reason,
             people=answers.people,
@@ -589,7 +599,6 @@ async def book(request: web.Request) -> web.Response:
             phone=answers.phone,
             needs_agent_check=flag,
             now=clock.now(),
-            url=request.app[DB_KEY],
             config=config,
         )
     except (engine.SlotTaken, engine.SlotNotOffered):
@@ -647,7 +656,7 @@ def token_reference(request: web.Request, purposes: Tuple[str, ...]) -> str:
 
 async def live_appointment(request: web.Request, reference: str) -> engine.AppointmentView:
     try:
-        return await in_thread(engine.appointment_by_reference, reference, url=request.app[DB_KEY])
+        return await in_thread(request.app[AGENDA_KEY].appointment_by_reference, reference)
     except engine.AppointmentNotFound:
         raise PageError(
             404,
@@ -693,7 +702,7 @@ async def check_surname(request: web.Request, purpose: str) -> web.Response:
         raise too_many_tries()
     surname = form.get("nom", "").strip()
     try:
-        await in_thread(engine.get_appointment, reference, surname=surname or None, url=request.app[DB_KEY])
+        await in_thread(request.app[AGENDA_KEY].get_appointment, reference, surname=surname or None)
     except engine.AppointmentNotFound:
         if (await in_thread(attempts.record_failure, keys, url=request.app[DB_KEY])).locked:
             logger.info("appointment check locked after failed tries")
@@ -714,7 +723,7 @@ async def cancel_page(request: web.Request) -> web.Response:
     reference = token_reference(request, ("cancel", "manage"))
     if request.query.get("etat") == "annule":
         try:
-            await in_thread(engine.appointment_by_reference, reference, url=request.app[DB_KEY])
+            await in_thread(request.app[AGENDA_KEY].appointment_by_reference, reference)
         except engine.AppointmentNotFound:
             return render(request, "cancelled.html", reference=reference)
     appt = await live_appointment(request, reference)
@@ -731,9 +740,7 @@ async def cancel_post(request: web.Request) -> web.Response:
     await form_of(request)
     reference = token_reference(request, ("cancel", "manage"))
     appt = await live_appointment(request, reference)
-    cancelled = await in_thread(
-        engine.cancel, reference, surname=appt.surname, now=clock.now(), url=request.app[DB_KEY]
-    )
+    cancelled = await request.app[AGENDA_KEY].cancel(reference, surname=appt.surname, now=clock.now())
     await ants_sync.withdraw_appointment(cancelled, request.app[ANTS_KEY], url=request.app[DB_KEY])
     logger.info("appointment cancelled on the pages")
     raise web.HTTPSeeOther(signed_path(reference, "cancel", etat="annule"))
@@ -744,13 +751,8 @@ async def move_page(request: web.Request, error: str | None = None, status: int 
     appt = await live_appointment(request, reference)
     config = request.app[CONFIG_KEY]
     site = site_or_404(config, appt.site_id)
-    found = await in_thread(
-        free_days,
-        site.id,
-        appt.duration_minutes,
-        parse_day(request.query.get("apres")),
-        config,
-        request.app[DB_KEY],
+    found = await free_days(
+        site.id, appt.duration_minutes, parse_day(request.query.get("apres")), config, request.app[AGENDA_KEY]
     )
     token = request.query["t"]
     return render(
@@ -784,14 +786,8 @@ async def move_post(request: web.Request) -> web.Response:
     config = request.app[CONFIG_KEY]
     slot = engine.Slot(before.site_id, start, before.duration_minutes)
     try:
-        after = await in_thread(
-            engine.reschedule,
-            reference,
-            slot,
-            surname=before.surname,
-            now=clock.now(),
-            url=request.app[DB_KEY],
-            config=config,
+        after = await request.app[AGENDA_KEY].reschedule(
+            reference, slot, surname=before.surname, now=clock.now(), config=config
         )
     except (engine.SlotTaken, engine.SlotNotOffered):
         return await move_page(request, "Ce créneau vient d'être pris. Choisissez-en un autre.", 409)
@@ -824,11 +820,14 @@ def create_app(
     public_url: str | None = None,
     ants: AntsSettings | None = None,
     config: BookingConfig | None = None,
+    agenda: BookingBackend | None = None,
 ) -> web.Application:
-    """The pages over the booking database `url` (None: GRU_DATABASE_URL)."""
+    """The pages over the booking database `url` (None: GRU_DATABASE_URL) and the agenda the
+    configuration chooses (booking/connector.py), unless `agenda` is given."""
     app = web.Application(middlewares=[pages], client_max_size=MAX_BODY)
     app[DB_KEY] = url
     app[CONFIG_KEY] = config or load_booking_config()
+    app[AGENDA_KEY] = agenda or booking_backend(url, config=app[CONFIG_KEY])
     app[ANTS_KEY] = ants or AntsSettings.from_env()
     app[PUBLIC_KEY] = (public_url or links.public_url()).rstrip("/")
     templates = Environment(

@@ -44,11 +44,11 @@ from core import clock
 from core.db import session_scope
 from core.http import JsonClient, Rejected, Unavailable
 from core.mail import Attachment, SendFailed, SmtpSettings, compose, deliver
+from core.publik_signature import sign_query
 from core.territory import load_territory
 from reports.config import load_reports_config
 from reports.photos import photo_of
 from reports.store import ReportView
-from tracking.publik import sign_query
 
 logger = logging.getLogger(__name__)
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol, runtime_checkable
 
+from core.http import pairs_from_env
 from core.text import fold_key
 
 KINDS = ("request", "subsidy", "report")
@@ -250,18 +251,6 @@ def make_status(
 # --- configuration ---------------------------------------------------------------------------------
 
 
-def _parse_pairs(raw: str, name: str) -> dict[str, str]:
-    pairs: dict[str, str] = {}
-    for item in raw.split(","):
-        if not item.strip():
-            continue
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise ValueError(f"{name} must look like 'slug=service,slug=service'; got {raw!r}")
-        pairs[key.strip()] = value.strip()
-    return pairs
-
-
 def connector_from_env(env: Mapping[str, str] = os.environ) -> TrackingConnector:
     """The connector chosen by GRU_TRACKING: local (default; GRU_TRACKING_FILE) or publik (GRU_PUBLIK_*)."""
     kind = (env.get("GRU_TRACKING") or "").strip().lower() or "local"
@@ -291,7 +280,7 @@ def connector_from_env(env: Mapping[str, str] = os.environ) -> TrackingConnector
             ) from None
         if not 0 < timeout_s < float("inf"):
             raise ValueError(f"GRU_PUBLIK_TIMEOUT must be positive (seconds); got {raw_timeout!r}")
-    services = _parse_pairs(env.get("GRU_PUBLIK_SERVICES") or "", "GRU_PUBLIK_SERVICES")
+    services = pairs_from_env("GRU_PUBLIK_SERVICES", "slug=service,slug=service", env)
     return PublikWcsAdapter(
         values["GRU_PUBLIK_URL"],
         values["GRU_PUBLIK_ORIG"],

@@ -1,11 +1,7 @@
 """Publik w.c.s. back-office adapter for request / subsidy status (signed REST API).
 
-Signature (Publik "signed URLs", the scheme of ``entrouvert/publik`` ``signature.py``): the query
-string is built, then ``algo=sha256&timestamp=<UTC, 2026-11-29T10:00:00Z>&orig=<orig>`` is appended
-(url-encoded by ``urlencode``, so the colons of the timestamp travel as ``%3A``), and
-``signature=<url-quoted base64(HMAC-SHA256(key, that exact query string))>`` is added last. The
-receiver recomputes the HMAC on the raw query string up to ``&signature=`` and rejects a timestamp
-more than a few minutes away from its clock (:func:`check_signature`).
+Signature: Publik "signed URLs" (core/publik_signature.py, shared with the Chrono adapter of
+booking/chrono.py); ``sign_query`` and ``check_signature`` are re-exported here.
 
 Reference mapping (configuration-dependent in real deployments -- adapt ``reference_map`` /
 ``formdef_map`` to the w.c.s. instance):
@@ -42,20 +38,18 @@ the reference, the e-mail or the name; exception messages follow the same rule.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import logging
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp
 
 from core.http import JsonClient, Rejected, Unavailable
+from core.publik_signature import TIMESTAMP_FORMAT, check_signature, sign_query
 from core.text import fold
 from tracking.connector import (
     STAGES,
@@ -68,9 +62,10 @@ from tracking.connector import (
     second_factor_matches,
 )
 
+__all__ = ["PublikWcsAdapter", "TIMESTAMP_FORMAT", "check_signature", "map_status", "sign_query"]
+
 logger = logging.getLogger(__name__)
 
-TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 MISSING_DOCUMENT_FIELDS = ("piece_manquante", "document_manquant")
 AMOUNT_FIELDS = ("montant_accorde",)
 ASSOCIATION_FIELDS = ("nom_association", "association")
@@ -79,45 +74,6 @@ try:
     PARIS_TZ: Any = ZoneInfo("Europe/Paris")
 except ZoneInfoNotFoundError:  # pragma: no cover - no tz database on the host
     PARIS_TZ = None
-
-
-# --- signature -------------------------------------------------------------------------------------
-
-
-def sign_query(query: str, key: str, orig: str, now: datetime | None = None) -> str:
-    """Append algo/timestamp/orig and the HMAC-SHA256 signature to `query` (Publik signed URL)."""
-    moment = now or datetime.now(timezone.utc)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
-    extra = urlencode([("algo", "sha256"), ("timestamp", moment.strftime(TIMESTAMP_FORMAT)), ("orig", orig)])
-    unsigned = f"{query}&{extra}" if query else extra
-    digest = hmac.new(key.encode("utf-8"), unsigned.encode("utf-8"), hashlib.sha256).digest()
-    return f"{unsigned}&signature={quote(base64.b64encode(digest), safe='')}"
-
-
-def check_signature(query: str, key: str, max_skew_s: float = 300, now: datetime | None = None) -> bool:
-    """True if the raw (still url-encoded) `query` carries a valid, fresh sha256 signature for `key`."""
-    if not isinstance(query, str) or "&signature=" not in query:
-        return False
-    unsigned, _, signature_part = query.rpartition("&signature=")
-    if "&" in signature_part:  # the signature must be the last parameter
-        return False
-    try:
-        params = parse_qs(unsigned, keep_blank_values=True, strict_parsing=True)
-        signature = base64.b64decode(parse_qs(f"s={signature_part}")["s"][0], validate=True)
-        (algo,) = params["algo"]
-        (raw_timestamp,) = params["timestamp"]
-        (_orig,) = params["orig"]
-        timestamp = datetime.strptime(raw_timestamp, TIMESTAMP_FORMAT).replace(tzinfo=timezone.utc)
-    except (KeyError, ValueError, TypeError):
-        return False
-    if algo != "sha256":
-        return False
-    moment = now or datetime.now(timezone.utc)
-    if abs(moment - timestamp) > timedelta(seconds=max_skew_s):
-        return False
-    expected = hmac.new(key.encode("utf-8"), unsigned.encode("utf-8"), hashlib.sha256).digest()
-    return hmac.compare_digest(expected, signature)
 
 
 # --- status mapping --------------------------------------------------------------------------------

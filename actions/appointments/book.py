@@ -29,6 +29,7 @@ from actions.appointments.context import (
     REASON_LABELS,
     SITE_NAMES,
     TOPIC,
+    agenda,
     chosen_sites,
     duration_fr,
     duration_of,
@@ -263,7 +264,7 @@ class ValidateBookingForm(SlotAnswers, FormValidation):
                 dispatcher.utter_message(response="utter_application_id_refused", reason=reason)
             else:
                 dispatcher.utter_message(response="utter_application_id_unchecked")
-        local = await asyncio.to_thread(engine.appointments_for_applications, found)
+        local = await asyncio.to_thread(agenda().appointments_for_applications, found)
         booked = {a: appts[0] for a, appts in local.items() if appts and a not in problems}
         mine = {a.reference for a in await asyncio.to_thread(own_appointments, tracker)} if booked else set()
         for application_id, appt in booked.items():
@@ -325,8 +326,7 @@ class ValidateBookingForm(SlotAnswers, FormValidation):
         ids = tracker.get_slot("application_ids")
         ids = [] if ids == "papier" or not ids else ids
         try:
-            appt = await asyncio.to_thread(
-                engine.book,
+            appt = await agenda().book(
                 slot,
                 reason=reason_of(tracker),
                 people=int(tracker.get_slot("person_count") or 1),
@@ -384,7 +384,7 @@ class ActionBookingDone(FormDone):
             dispatcher.utter_message(response="utter_booking_not_made")
             return self.forget()
         appt = await asyncio.to_thread(
-            engine.get_appointment, reference, sender=(channel_of(tracker), tracker.sender_id)
+            agenda().get_appointment, reference, sender=(channel_of(tracker), tracker.sender_id)
         )
         passport = appt.reason in ("PASSPORT", "CNI-PASSPORT")
         paper = not appt.application_ids

@@ -15,6 +15,7 @@ from actions.common import Button, button, channel_of
 from actions.forms import service_phone
 from booking import engine
 from booking.config import BookingConfig, load_booking_config, load_bulky_booking_config
+from booking.connector import BookingBackend, booking_backend
 from booking.facts import load_national_facts
 from core import clock
 from core.text import format_date_fr, format_short_date_fr, format_time_fr
@@ -66,13 +67,18 @@ def config_of(appt: engine.AppointmentView) -> BookingConfig:
     return load_bulky_booking_config() if appt.reason == "ENCOMBRANTS" else BOOKING_CONFIG
 
 
+def agenda() -> BookingBackend:
+    """The agenda of the appointments (booking/connector.py: the local engine or Publik Chrono)."""
+    return booking_backend()
+
+
 def own_appointments(tracker: Tracker) -> List[engine.AppointmentView]:
-    return engine.appointments_of(channel_of(tracker), tracker.sender_id, now=clock.now())
+    return agenda().appointments_of(channel_of(tracker), tracker.sender_id, now=clock.now())
 
 
 def managed_appointment(tracker: Tracker) -> engine.AppointmentView:
     """The appointment a cancel or move form is about (its booker, or reference + surname)."""
-    return engine.get_appointment(
+    return agenda().get_appointment(
         tracker.get_slot("appointment_ref"),
         surname=tracker.get_slot("appointment_surname"),
         sender=(channel_of(tracker), tracker.sender_id),

@@ -18,6 +18,7 @@ from actions.appointments.ants_sync import declare_to_ants, withdraw_from_ants
 from actions.appointments.context import (
     ALL_SITE_NAMES,
     TOPIC,
+    agenda,
     appointment_line,
     config_of,
     managed_appointment,
@@ -120,7 +121,7 @@ class WhichAppointment:
             dispatcher.utter_message(response="utter_cannot_verify", phone=phone())
             return {OUTCOME_SLOT: "blocked"}
         try:
-            await asyncio.to_thread(engine.get_appointment, reference, surname=surname)
+            await asyncio.to_thread(agenda().get_appointment, reference, surname=surname)
         except engine.AppointmentNotFound:
             if (await asyncio.to_thread(attempts.record_failure, keys)).locked:
                 logger.info("appointment check locked after failed tries (conversation %s)",
@@ -235,8 +236,7 @@ class ActionCancelDone(_ManageDone):
     slots = MANAGE_SLOTS
 
     async def change(self, dispatcher, tracker) -> None:
-        appt = await asyncio.to_thread(
-            engine.cancel,
+        appt = await agenda().cancel(
             tracker.get_slot("appointment_ref"),
             surname=tracker.get_slot("appointment_surname"),
             sender=(channel_of(tracker), tracker.sender_id),
@@ -257,8 +257,7 @@ class ActionRescheduleDone(_ManageDone):
         before = await asyncio.to_thread(managed_appointment, tracker)
         new = engine.Slot.from_key(tracker.get_slot("booking_slot"), before.duration_minutes)
         try:
-            appt = await asyncio.to_thread(
-                engine.reschedule,
+            appt = await agenda().reschedule(
                 before.reference,
                 new,
                 surname=tracker.get_slot("appointment_surname"),

@@ -17,6 +17,7 @@ from actions.appointments.context import (
     SITE_NAMES,
     SLOTS_PER_PAGE,
     TOPIC,
+    agenda,
     chosen_sites,
     config_of,
     duration_of,
@@ -44,11 +45,12 @@ from core.text import clip, fold, format_date_fr
 Note = Tuple[str, Dict[str, str]]  # a response name and its values
 
 
-def offered_slots(
+async def offered_slots(
     tracker: Tracker, duration: int, config: BookingConfig | None = None, sites: List[str] | None = None
 ) -> tuple[List[engine.Slot], bool, Note | None]:
     """The slots to show now, whether more exist, and a note when the wish could not be met."""
     config = config or BOOKING_CONFIG
+    backend = agenda()
     data = tracker.get_slot("booking_when")
     when = when_from_dict(data) if data else None
     offset = int(tracker.get_slot("booking_offset") or 0)
@@ -57,7 +59,7 @@ def offered_slots(
     horizon = today + timedelta(days=config.booking_window_days)
     if when is None:
         when = When(today, horizon, None, None, None, False)
-    found = engine.available_slots(
+    found = await backend.available_slots(
         sites,
         when.start,
         when.end,
@@ -72,17 +74,19 @@ def offered_slots(
     )
     if found:
         return found[:SLOTS_PER_PAGE], len(found) > SLOTS_PER_PAGE, None
-    note = no_slot_note(when, sites, today, offset)
+    note = await no_slot_note(when, sites, today, offset)
     # Nothing matches: the nearest free slots from the wished day on, at any time.
-    found = engine.available_slots(
+    found = await backend.available_slots(
         sites, max(when.start, today), horizon, duration, now=now, limit=SLOTS_PER_PAGE + 1, config=config
     )
     if not found and when.start > today:
-        found = engine.available_slots(sites, today, horizon, duration, now=now, limit=5, config=config)
+        found = await backend.available_slots(
+            sites, today, horizon, duration, now=now, limit=5, config=config
+        )
     return found[:SLOTS_PER_PAGE], False, note
 
 
-def no_slot_note(when: When, sites: List[str], today: date, offset: int) -> Note:
+async def no_slot_note(when: When, sites: List[str], today: date, offset: int) -> Note:
     """Why the wish could not be met: a response of domain/appointments.yml and its values."""
     horizon = today + timedelta(days=BOOKING_CONFIG.booking_window_days)
     if offset:
@@ -91,7 +95,8 @@ def no_slot_note(when: When, sites: List[str], today: date, offset: int) -> Note
         return "utter_no_slot_beyond_window", {"horizon": format_date_fr(horizon)}
     if when.specific_day:
         day = format_date_fr(when.start)
-        reasons = {engine.closed_reason(site, when.start) for site in sites}
+        backend = agenda()
+        reasons = {await backend.closed_reason(site, when.start) for site in sites}
         if None not in reasons:
             if len(reasons) == 1:
                 return "utter_no_slot_closed_day", {"day": day, "reason": next(iter(reasons))}
@@ -112,9 +117,8 @@ class ActionAskBookingSlot(Action):
     ) -> List[EventType]:
         config = await asyncio.to_thread(self.config, tracker)
         sites = [site.id for site in config.sites] if config is not BOOKING_CONFIG else chosen_sites(tracker)
-        slots, more, note = await asyncio.to_thread(
-            lambda: offered_slots(tracker, self.duration(tracker), config, sites)
-        )
+        duration = await asyncio.to_thread(self.duration, tracker)
+        slots, more, note = await offered_slots(tracker, duration, config, sites)
         current = await asyncio.to_thread(self.current_start, tracker)
         slots = [s for s in slots if s.start != current]
         names = {site.id: site.name for site in config.sites if site.id in sites}

@@ -24,6 +24,7 @@ from actions.common import button, channel_of, entity_values
 from actions.core import pseudonym
 from actions.forms import guarded
 from booking import engine, memory
+from booking.connector import booking_backend
 from core import clock
 from core.privacy import erase_conversation, load_privacy
 from reports.privacy import forget_sender as forget_reports
@@ -45,11 +46,12 @@ class ActionDeleteMyData(Action):
         policy = load_privacy()
         erased = await asyncio.to_thread(erase_conversation, sender)
         removed = await asyncio.to_thread(memory.forget, channel, sender)
-        mine = await asyncio.to_thread(engine.appointments_of, channel, sender)
+        agenda = booking_backend()  # the local engine or Publik Chrono (booking/connector.py)
+        mine = await asyncio.to_thread(agenda.appointments_of, channel, sender)
         cancelled = 0
         if mine and CANCEL_APPOINTMENTS in entity_values(tracker, "choice"):
             cancelled = await self.cancel_all(mine, channel, sender)
-            mine = await asyncio.to_thread(engine.appointments_of, channel, sender)
+            mine = await asyncio.to_thread(agenda.appointments_of, channel, sender)
         alerts = await forget_alerts(channel, sender)  # crisis alerts subscriptions (actions/alerts.py)
         # Signalements: their contact and photo go; the place and description stay (reports/privacy.py).
         await asyncio.to_thread(forget_reports, channel, sender)
@@ -88,10 +90,10 @@ class ActionDeleteMyData(Action):
         cancelled = 0
         for appt in appointments:
             try:
-                done = await asyncio.to_thread(
-                    engine.cancel, appt.reference, sender=(channel, sender), now=clock.now()
+                done = await booking_backend().cancel(
+                    appt.reference, sender=(channel, sender), now=clock.now()
                 )
-            except engine.BookingError:  # begun or already cancelled meanwhile: kept as it is
+            except engine.BookingError:  # begun, already cancelled, or the agenda down: kept as it is
                 continue
             await withdraw_from_ants(done)
             cancelled += 1

@@ -2,14 +2,14 @@
 by which agent an appointment was marked present (« honoured ») or absent (« no_show »).
 
 Revision ID: 0012_attendance
-Revises: 0010 (the integrator re-chains it after 0011_analytics)
+Revises: 0011_chrono
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_attendance"
-down_revision = "0010"
+down_revision = "0011_chrono"
 branch_labels = None
 depends_on = None
 
