@@ -24,14 +24,12 @@ from dataclasses import dataclass
 from typing import List, Sequence, Tuple
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
-from core.text import clip, fold_words
+from core.intent_model import normalise, tfidf_features
 from knowledge.content import KnowledgeBase
 
-MAX_QUESTION_CHARS = 1000  # a real question is far shorter; a huge message costs the same
 # Decision thresholds on LinearSVC scores (one-vs-rest margins), set by a 5-fold split of the
 # training phrasings (`python -m knowledge.evaluate` prints the table): see README.
 ANSWER_MARGIN = 0.25  # best score ahead of the second by this much: answer directly
@@ -42,19 +40,8 @@ CHOICE_GAP = 0.5  # a candidate is offered when within this of the best score
 ANSWER, CHOOSE, NOTHING = "answer", "choose", "nothing"
 
 
-def normalise(text: str) -> str:
-    """Lower case, no accents, letters and digits only (« Où s'inscrire ? » → « ou s inscrire »)."""
-    return fold_words(clip(text, MAX_QUESTION_CHARS))
-
-
 def pipeline(c: float) -> Pipeline:
-    features = FeatureUnion(
-        [
-            ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
-            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)),
-        ]
-    )
-    return Pipeline([("features", features), ("svm", LinearSVC(C=c, class_weight="balanced"))])
+    return Pipeline([("features", tfidf_features()), ("svm", LinearSVC(C=c, class_weight="balanced"))])
 
 
 def training_examples(base: KnowledgeBase, phrasings: bool = True) -> Tuple[List[str], List[str]]:

@@ -1,0 +1,160 @@
+"""A Rasa NLU component: a linear intent classifier that decides the intent instead of DIET,
+or only when DIET is not sure (config.yml: after DIETClassifier, before FallbackClassifier).
+
+DIET extracts the entities and classifies intents; it sees only a sample of the knowledge
+base's phrasings as `faq` (channels/knowledge_data.py), since more pulled other intents into
+`faq`. This component learns from every training example and every phrasing and title of the
+knowledge base (core/intent_model.py: TF-IDF and a logistic regression) and:
+- DIET sure of its intent (confidence ≥ `diet_sure`): DIET's decision stands (it also reads
+  the regular expressions and lookup tables: « 8PX3KD72LM » is an answer to a form);
+- otherwise the linear model's ranking replaces DIET's, with its probabilities, and
+  FallbackClassifier (next in the pipeline) falls back when that is unsure too.
+Measured on tests/nlu and both blind sets (README, « Base de connaissances »): the linear
+model alone (`diet_sure` above 1, the project's setting) did best, and does not move when DIET
+is retrained with another seed or one more example.
+
+Rasa-native: a graph component of the default recipe, so `rasa train`, `rasa test nlu`,
+the blind-set check and the running server see the same decision. The fitted model is
+stored in the model archive with skops (as Rasa's own SklearnIntentClassifier does), and
+loaded only if it holds no type outside scikit-learn's and numpy's.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from core.intent_model import LinearIntentModel
+from knowledge.content import RETRIEVAL_INTENT, load_knowledge_base
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILE = "linear_intents.skops"
+RANKING_LENGTH = 10
+SOURCE_KEY = "intent_source"  # « diet » or « linear », in the parse result (QA reads it)
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
+
+
+def training_pairs(training_data: TrainingData) -> tuple[List[str], List[str]]:
+    """(texts, intents): the training data's examples, then every phrasing and title of the
+    knowledge base as `faq` (DIET saw only a sample of them)."""
+    texts, labels = [], []
+    seen = set()
+    for example in training_data.intent_examples:
+        text, intent = example.get(TEXT), example.get(INTENT)
+        if text and intent and text not in seen:
+            seen.add(text)
+            texts.append(text)
+            labels.append(intent)
+    base = load_knowledge_base()
+    for key, entry in base.entries.items():
+        for text in [entry.title, *base.phrasings.get(key, [])]:
+            if text not in seen:
+                seen.add(text)
+                texts.append(text)
+                labels.append(RETRIEVAL_INTENT)
+    return texts, labels
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class LinearIntentClassifier(GraphComponent):
+    """Replaces DIET's intent ranking by the linear model's when DIET is not sure."""
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        # From the comparison of README « Base de connaissances » (tests/nlu only).
+        return {"diet_sure": 0.95}
+
+    def __init__(
+        self,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: LinearIntentModel | None = None,
+    ) -> None:
+        config = {**self.get_default_config(), **config}
+        self.diet_sure = float(config["diet_sure"])
+        self._model_storage = model_storage
+        self._resource = resource
+        self.model = model
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> LinearIntentClassifier:
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        import skops.io as sio
+
+        texts, labels = training_pairs(training_data)
+        self.model = LinearIntentModel(texts, labels)
+        with self._model_storage.write_to(self._resource) as directory:
+            sio.dump(self.model.pipeline, directory / MODEL_FILE)
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> LinearIntentClassifier:
+        import skops.io as sio
+
+        try:
+            with model_storage.read_from(resource) as directory:
+                path = directory / MODEL_FILE
+                untrusted = sio.get_untrusted_types(file=path)
+                unexpected = [name for name in untrusted if not name.startswith(TRUSTED_PREFIXES)]
+                if unexpected:
+                    raise ValueError(f"unexpected types in {MODEL_FILE}: {unexpected}")
+                pipeline = sio.load(path, trusted=untrusted)
+        except (ValueError, OSError) as error:
+            logger.warning("linear intent model not loaded, DIET alone decides: %s", error)
+            return cls(config, model_storage, resource)
+        return cls(config, model_storage, resource, LinearIntentModel.from_pipeline(pipeline))
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if self.model is None:
+            return messages
+        for message in messages:
+            self._decide(message)
+        return messages
+
+    def _decide(self, message: Message) -> None:
+        text = message.get(TEXT)
+        intent = message.get(INTENT) or {}
+        if not text or float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0) >= self.diet_sure:
+            message.set(SOURCE_KEY, "diet", add_to_output=True)
+            return
+        ranking = [
+            {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: probability}
+            for name, probability in self.model.rank(text)[:RANKING_LENGTH]
+        ]
+        message.set(INTENT, ranking[0], add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        message.set(SOURCE_KEY, "linear", add_to_output=True)

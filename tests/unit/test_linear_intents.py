@@ -1,0 +1,161 @@
+"""The linear intent model (core/intent_model.py) and its Rasa component
+(channels/linear_intents.py), and the knowledge phrasings DIET sees (channels/knowledge_data.py)."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from channels.linear_intents import MODEL_FILE, SOURCE_KEY, LinearIntentClassifier, training_pairs
+from core.intent_model import LinearIntentModel, normalise
+
+EXAMPLES = {
+    "faq": [
+        "comment obtenir un acte de naissance",
+        "inscription sur les listes électorales",
+        "demander un permis de construire",
+        "louer la salle des fêtes",
+        "faire une procuration pour voter",
+    ],
+    "out_of_scope": [
+        "raconte moi une blague",
+        "quel temps fait-il",
+        "qui a gagné le match hier",
+        "recette de la blanquette",
+        "tu aimes le foot ?",
+    ],
+    "greet": ["bonjour", "salut", "bonsoir", "coucou", "hello"],
+}
+
+
+def pairs():
+    texts, labels = [], []
+    for intent, examples in EXAMPLES.items():
+        texts += examples
+        labels += [intent] * len(examples)
+    return texts, labels
+
+
+@pytest.fixture(scope="module")
+def model():
+    return LinearIntentModel(*pairs())
+
+
+def test_the_model_ranks_every_intent_with_probabilities(model):
+    ranking = model.rank("je voudrais un acte de naissance")
+    assert ranking[0][0] == "faq"
+    assert {name for name, _ in ranking} == {"faq", "out_of_scope", "greet"}
+    assert sum(p for _, p in ranking) == pytest.approx(1.0)
+    assert [p for _, p in ranking] == sorted((p for _, p in ranking), reverse=True)
+    assert model.rank("raconte une blague")[0][0] == "out_of_scope"
+
+
+def test_the_model_needs_two_intents():
+    with pytest.raises(ValueError):
+        LinearIntentModel(["a", "b"], ["greet", "greet"])
+
+
+def test_a_huge_message_is_clipped():
+    assert normalise("Où " * 10_000) == normalise("Où " * 10_000)[:1000].strip()
+    assert normalise("Où s'inscrire ?") == "ou s inscrire"
+
+
+def component(model=None, diet_sure=0.95) -> LinearIntentClassifier:
+    return LinearIntentClassifier({"diet_sure": diet_sure}, None, None, model)
+
+
+def parsed(text: str, intent: str, confidence: float) -> Message:
+    message = Message(data={"text": text})
+    top = {"name": intent, "confidence": confidence}
+    message.set("intent", top, add_to_output=True)
+    message.set("intent_ranking", [top], add_to_output=True)
+    return message
+
+
+def test_diet_sure_of_its_intent_is_kept(model):
+    message = parsed("je voudrais un acte de naissance", "greet", 0.97)
+    component(model).process([message])
+    assert message.get("intent")["name"] == "greet"
+    assert message.get(SOURCE_KEY) == "diet"
+
+
+def test_diet_unsure_gives_way_to_the_linear_ranking(model):
+    message = parsed("je voudrais un acte de naissance", "greet", 0.6)
+    component(model).process([message])
+    intent, ranking = message.get("intent"), message.get("intent_ranking")
+    assert intent["name"] == "faq" and ranking[0] == intent
+    assert 0 < intent["confidence"] <= 1 and len(ranking) == 3
+    assert message.get(SOURCE_KEY) == "linear"
+
+
+def test_without_a_model_or_a_text_nothing_changes(model):
+    message = parsed("bonjour", "greet", 0.2)
+    component(None).process([message])
+    assert message.get("intent")["name"] == "greet"
+    empty = parsed("", "greet", 0.2)
+    component(model).process([empty])
+    assert empty.get("intent")["name"] == "greet"
+
+
+def context():
+    return ExecutionContext(GraphSchema({}), "test")
+
+
+def training_data() -> TrainingData:
+    texts, labels = pairs()
+    return TrainingData([Message(data={"text": t, "intent": i}) for t, i in zip(texts, labels)])
+
+
+def test_trained_stored_with_skops_and_loaded(tmp_path):
+    storage, resource = LocalModelStorage(tmp_path), Resource("linear")
+    config = LinearIntentClassifier.get_default_config()
+    LinearIntentClassifier.create(config, storage, resource, context()).train(training_data())
+    loaded = LinearIntentClassifier.load(config, storage, resource, context())
+    assert loaded.model is not None
+    message = parsed("comment avoir un extrait d'acte de naissance", "out_of_scope", 0.4)
+    loaded.process([message])
+    assert message.get("intent")["name"] == "faq"
+
+
+def test_a_model_without_its_file_leaves_diet_alone(tmp_path):
+    loaded = LinearIntentClassifier.load({}, LocalModelStorage(tmp_path), Resource("absent"), context())
+    assert loaded.model is None
+
+
+def test_a_stored_model_with_a_foreign_type_is_refused(tmp_path, monkeypatch):
+    import skops.io as sio
+
+    storage, resource = LocalModelStorage(tmp_path), Resource("linear")
+    LinearIntentClassifier.create({}, storage, resource, context()).train(training_data())
+    monkeypatch.setattr(sio, "get_untrusted_types", lambda file: ["os.system"])
+    loaded = LinearIntentClassifier.load({}, storage, resource, context())
+    assert loaded.model is None
+    with storage.read_from(resource) as directory:
+        assert (directory / MODEL_FILE).exists()
+
+
+def test_the_model_learns_every_knowledge_phrasing():
+    texts, labels = training_pairs(training_data())
+    assert "bonjour" in texts and labels[texts.index("bonjour")] == "greet"
+    assert labels.count("faq") > 2000  # the demo base's phrasings and titles
+    assert len(texts) == len(set(texts))
+
+
+def test_diet_sees_a_spread_sample_more_of_the_other_administrations():
+    from channels.knowledge_data import KnowledgeImporter, faq_sample, spread
+    from knowledge.content import Where, load_knowledge_base
+
+    assert spread(["a", "b", "c", "d", "e"], 3) == ["a", "c", "e"]
+    assert spread(["a"], 3) == ["a"]
+    base = load_knowledge_base()
+    elsewhere = sum(1 for e in base.entries.values() if e.where == Where.autre_administration)
+    sample = faq_sample(2, 4)
+    assert len(sample) == len(set(sample)) <= 2 * (len(base.entries) - elsewhere) + 4 * elsewhere
+    assert len(sample) > 2 * len(base.entries)
+    data = KnowledgeImporter(per_entry=1, per_entry_elsewhere=1).get_nlu_data()
+    assert {m.get("intent") for m in data.intent_examples} == {"faq"}
+    assert len(data.intent_examples) <= len(base.entries)
