@@ -107,7 +107,7 @@ def context():
 
 def training_data() -> TrainingData:
     texts, labels = pairs()
-    return TrainingData([Message(data={"text": t, "intent": i}) for t, i in zip(texts, labels)])
+    return TrainingData([Message(data={"text": t, "intent": i}) for t, i in zip(texts, labels, strict=True)])
 
 
 def test_trained_stored_with_skops_and_loaded(tmp_path):
