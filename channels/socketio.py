@@ -34,6 +34,28 @@ logger = logging.getLogger(__name__)
 INVALID_MESSAGE = "Requête invalide : le message doit être un texte."
 
 
+def quick_reply(button: dict) -> dict:
+    """A button as the widget reads it: a link button keeps its url (web/src/render.js shows it
+    as a link), any other button its payload."""
+    if button.get("type") == "web_url" or ("url" in button and "payload" not in button):
+        return {"content_type": "text", "type": "web_url", "title": button["title"], "url": button["url"]}
+    return {"content_type": "text", "title": button["title"], "payload": button["payload"]}
+
+
+class WidgetOutput(SocketIOOutput):
+    """Rasa's socketio output reads every button's `payload`: a link button (« Plus d'infos »,
+    « S'inscrire en ligne », the waste calendar) raised KeyError and the whole answer was lost on
+    the website. This one keeps Rasa's message shape and passes link buttons with their url."""
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list, **kwargs: Any
+    ) -> None:
+        messages = [{"text": part, "quick_replies": []} for part in text.strip().split("\n\n") or [text]]
+        messages[-1]["quick_replies"] = [quick_reply(button) for button in buttons]
+        for message in messages:
+            await self._send_message(recipient_id, message)
+
+
 def usable_session_id(value: Any) -> str:
     if isinstance(value, str) and value.strip() and len(value) <= MAX_SENDER_CHARS:
         return value
@@ -95,7 +117,7 @@ class GuardedSocketIOInput(SocketIOInput):
                 return await refuse(sid, "Requête invalide : les métadonnées doivent être un objet JSON.")
             request = (sio.get_environ(sid, namespace=self.namespace) or {}).get("sanic.request")
             message = await before_message(getattr(request, "app", None), sender_id, message)
-            output_channel = SocketIOOutput(sio, self.bot_message_evt)
+            output_channel = WidgetOutput(sio, self.bot_message_evt)
             user_message = UserMessage(
                 message, output_channel, sender_id, input_channel=self.name(), metadata=metadata
             )

@@ -64,8 +64,8 @@ def test_a_huge_message_is_clipped():
     assert normalise("Où s'inscrire ?") == "ou s inscrire"
 
 
-def component(model=None, diet_sure=0.95) -> LinearIntentClassifier:
-    return LinearIntentClassifier({"diet_sure": diet_sure}, None, None, model)
+def component(model=None) -> LinearIntentClassifier:
+    return LinearIntentClassifier(LinearIntentClassifier.get_default_config(), None, None, model)
 
 
 def parsed(text: str, intent: str, confidence: float) -> Message:
@@ -76,15 +76,18 @@ def parsed(text: str, intent: str, confidence: float) -> Message:
     return message
 
 
-def test_diet_sure_of_its_intent_is_kept(model):
-    message = parsed("je voudrais un acte de naissance", "greet", 0.97)
+def test_diet_s_answer_to_a_form_is_kept(model):
+    message = parsed("je voudrais un acte de naissance", "inform", 0.8)
     component(model).process([message])
-    assert message.get("intent")["name"] == "greet"
+    assert message.get("intent")["name"] == "inform"
     assert message.get(SOURCE_KEY) == "diet"
 
 
-def test_diet_unsure_gives_way_to_the_linear_ranking(model):
-    message = parsed("je voudrais un acte de naissance", "greet", 0.6)
+def test_diet_s_other_intents_and_unsure_form_answers_give_way_to_the_linear_ranking(model):
+    unsure = parsed("je voudrais un acte de naissance", "inform", 0.4)
+    component(model).process([unsure])
+    assert unsure.get("intent")["name"] == "faq"
+    message = parsed("je voudrais un acte de naissance", "greet", 0.99)
     component(model).process([message])
     intent, ranking = message.get("intent"), message.get("intent_ranking")
     assert intent["name"] == "faq" and ranking[0] == intent
@@ -94,7 +97,7 @@ def test_diet_unsure_gives_way_to_the_linear_ranking(model):
 
 def test_without_a_model_or_a_text_nothing_changes(model):
     message = parsed("bonjour", "greet", 0.2)
-    component(None).process([message])
+    LinearIntentClassifier({}, None, None, None).process([message])
     assert message.get("intent")["name"] == "greet"
     empty = parsed("", "greet", 0.2)
     component(model).process([empty])
