@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 import uuid
 
 import pytest
@@ -145,6 +146,14 @@ class FakeAssistant:
     def messages(self) -> list[str]:
         return [item.get("message") for item in self.received]
 
+    def wait_last_message(self, expected: str, timeout: float = 10) -> str:
+        """The last message received once it is `expected`, or whatever it is after `timeout`:
+        the widget draws the visitor's bubble before the socket message reaches the server."""
+        deadline = time.monotonic() + timeout
+        while self.messages()[-1] != expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.messages()[-1]
+
 
 @pytest.fixture(scope="module")
 def assistant():
@@ -232,7 +241,8 @@ def test_cards_carousel_and_images(browser, assistant):
     screenshot(page, "test-page-cards-360x640")
     first.locator("button", has_text="D'autres dates").click()
     page.locator(".gru-user", has_text="D'autres dates").wait_for(timeout=15_000)
-    assert assistant.messages()[-1] == "/events_more"
+    expected = "/events_more"
+    assert assistant.wait_last_message(expected) == expected
     context.close()
 
 
@@ -260,7 +270,8 @@ def test_photo_upload(browser, assistant):
     page.locator(".gru-user", has_text="Photo envoyée").wait_for(timeout=15_000)
     session = page.evaluate("() => JSON.parse(sessionStorage.getItem('gru-widget')).sessionId")
     assert assistant.uploads[-1] == {"session": session, "filename": "trottoir.png"}
-    assert assistant.messages()[-1] == '/share_photo{"upload_id":"' + UPLOAD_ID + '"}'
+    expected = '/share_photo{"upload_id":"' + UPLOAD_ID + '"}'
+    assert assistant.wait_last_message(expected) == expected
     assert_no_axe_violation(page, "test page, after a photo")
     context.close()
 
@@ -277,7 +288,8 @@ def test_location_is_shared_only_after_consent(browser, assistant):
     assert page.evaluate("() => document.activeElement.textContent") == "Oui, partager ma position"
     page.keyboard.press("Enter")
     page.locator(".gru-user", has_text="Position partagée").wait_for(timeout=15_000)
-    assert assistant.messages()[-1] == '/share_location{"latitude":48.85661,"longitude":2.35222}'
+    expected = '/share_location{"latitude":48.85661,"longitude":2.35222}'
+    assert assistant.wait_last_message(expected) == expected
     context.close()
 
 
