@@ -293,6 +293,31 @@ def test_location_is_shared_only_after_consent(browser, assistant):
     context.close()
 
 
+def test_first_message_within_a_second_and_the_field_above_the_keyboard(browser, assistant):
+    """The widget's own share of the first answer (socket, session, /greet, rendering) stays
+    under a second; when the on-screen keyboard shrinks the visual viewport, the dialog
+    follows it and the field stays in view."""
+    context, page = new_page(browser, MOBILES["390x844"], has_touch=True, is_mobile=True)
+    page.goto(assistant.url)
+    launcher = page.locator(".gru-launcher")
+    launcher.wait_for(timeout=15_000)
+    started = time.monotonic()
+    launcher.click()
+    page.locator(".gru-bot").first.wait_for(timeout=15_000)
+    elapsed = time.monotonic() - started
+    print(f"first bot message {1000 * elapsed:.0f} ms after opening (local socketio server)")
+    assert elapsed < 1.0
+    page.set_viewport_size({"width": 390, "height": 420})  # the keyboard takes the bottom half
+    page.wait_for_function(
+        "() => document.getElementById('gru-dialog').style.getPropertyValue('--gru-vh') === '420px'",
+        timeout=5_000,
+    )
+    field = page.locator(".gru-input").bounding_box()
+    assert field and 0 <= field["y"] and field["y"] + field["height"] <= 420
+    assert page.locator(".gru-input").evaluate("n => n === document.activeElement")
+    context.close()
+
+
 def test_reduced_motion_contrast_and_storage_options(browser, assistant):
     assistant.config = {"colors": {"primary": "#cccccc", "onPrimary": "#ffffff"}, "storage": "local"}
     try:
