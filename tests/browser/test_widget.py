@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 import uuid
 
 import pytest
@@ -145,6 +146,14 @@ class FakeAssistant:
     def messages(self) -> list[str]:
         return [item.get("message") for item in self.received]
 
+    def wait_last_message(self, expected: str, timeout: float = 10) -> str:
+        """The last message received once it is `expected`, or whatever it is after `timeout`:
+        the widget draws the visitor's bubble before the socket message reaches the server."""
+        deadline = time.monotonic() + timeout
+        while self.messages()[-1] != expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.messages()[-1]
+
 
 @pytest.fixture(scope="module")
 def assistant():
@@ -232,7 +241,8 @@ def test_cards_carousel_and_images(browser, assistant):
     screenshot(page, "test-page-cards-360x640")
     first.locator("button", has_text="D'autres dates").click()
     page.locator(".gru-user", has_text="D'autres dates").wait_for(timeout=15_000)
-    assert assistant.messages()[-1] == "/events_more"
+    expected = "/events_more"
+    assert assistant.wait_last_message(expected) == expected
     context.close()
 
 
@@ -260,7 +270,8 @@ def test_photo_upload(browser, assistant):
     page.locator(".gru-user", has_text="Photo envoyée").wait_for(timeout=15_000)
     session = page.evaluate("() => JSON.parse(sessionStorage.getItem('gru-widget')).sessionId")
     assert assistant.uploads[-1] == {"session": session, "filename": "trottoir.png"}
-    assert assistant.messages()[-1] == '/share_photo{"upload_id":"' + UPLOAD_ID + '"}'
+    expected = '/share_photo{"upload_id":"' + UPLOAD_ID + '"}'
+    assert assistant.wait_last_message(expected) == expected
     assert_no_axe_violation(page, "test page, after a photo")
     context.close()
 
@@ -277,7 +288,33 @@ def test_location_is_shared_only_after_consent(browser, assistant):
     assert page.evaluate("() => document.activeElement.textContent") == "Oui, partager ma position"
     page.keyboard.press("Enter")
     page.locator(".gru-user", has_text="Position partagée").wait_for(timeout=15_000)
-    assert assistant.messages()[-1] == '/share_location{"latitude":48.85661,"longitude":2.35222}'
+    expected = '/share_location{"latitude":48.85661,"longitude":2.35222}'
+    assert assistant.wait_last_message(expected) == expected
+    context.close()
+
+
+def test_first_message_within_a_second_and_the_field_above_the_keyboard(browser, assistant):
+    """The widget's own share of the first answer (socket, session, /greet, rendering) stays
+    under a second; when the on-screen keyboard shrinks the visual viewport, the dialog
+    follows it and the field stays in view."""
+    context, page = new_page(browser, MOBILES["390x844"], has_touch=True, is_mobile=True)
+    page.goto(assistant.url)
+    launcher = page.locator(".gru-launcher")
+    launcher.wait_for(timeout=15_000)
+    started = time.monotonic()
+    launcher.click()
+    page.locator(".gru-bot").first.wait_for(timeout=15_000)
+    elapsed = time.monotonic() - started
+    print(f"first bot message {1000 * elapsed:.0f} ms after opening (local socketio server)")
+    assert elapsed < 1.0
+    page.set_viewport_size({"width": 390, "height": 420})  # the keyboard takes the bottom half
+    page.wait_for_function(
+        "() => document.getElementById('gru-dialog').style.getPropertyValue('--gru-vh') === '420px'",
+        timeout=5_000,
+    )
+    field = page.locator(".gru-input").bounding_box()
+    assert field and 0 <= field["y"] and field["y"] + field["height"] <= 420
+    assert page.locator(".gru-input").evaluate("n => n === document.activeElement")
     context.close()
 
 
