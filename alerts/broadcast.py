@@ -228,7 +228,12 @@ def _interrupt_stale(alert_id: str, url: str | None) -> int:
 
 
 def _claim(alert_id: str, channel: str, size: int, url: str | None) -> List[_Claimed]:
-    """Mark up to `size` pending rows of a channel « sending » (one transaction) and return them."""
+    """Mark up to `size` pending rows of a channel « sending » (one transaction) and return them.
+
+    Two deliveries of one alert may run at once (a re-run while the first still sends, a
+    confirmation clicked twice): on PostgreSQL the rows are locked as they are read and rows
+    another run holds are skipped, so no row is claimed twice; SQLite's write transactions
+    (BEGIN IMMEDIATE) already run one after the other."""
     now = local_now()
     with session_scope(url, write=True) as session:
         rows = session.execute(
@@ -237,6 +242,7 @@ def _claim(alert_id: str, channel: str, size: int, url: str | None) -> List[_Cla
             .where(Delivery.alert_id == alert_id, Delivery.channel == channel, Delivery.status == "pending")
             .order_by(Delivery.id)
             .limit(size)
+            .with_for_update(of=Delivery, skip_locked=True)
         ).all()
         claimed = []
         for delivery, sub in rows:
