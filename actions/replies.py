@@ -67,7 +67,9 @@ INTENT_TOPICS: Dict[str, str] = {
 }
 
 # Procedures the chat cannot complete (yet): the subject, a value of utter_topic_contact
-# (« Pour {subject}, … »), and the link key in the territory file, if any.
+# (« Pour {subject}, … »), and the link key in the territory file, if any. School transport,
+# events and alerts have their own flows (actions/transport.py, events.py, alerts.py): never
+# this routing-only answer again.
 TOPIC_SUBJECTS: Dict[str, Tuple[str, str | None]] = {
     "book_appointment": ("la prise de rendez-vous pour une carte d'identité ou un passeport", "id_documents"),
     "cancel_appointment": ("l'annulation d'un rendez-vous", None),
@@ -80,10 +82,6 @@ TOPIC_SUBJECTS: Dict[str, Tuple[str, str | None]] = {
     "welfare_guidance": ("les aides sociales", "welfare"),
     "request_status": ("le suivi de vos démarches", None),
     "subsidy_status": ("le suivi des demandes de subvention", None),
-    "school_transport": ("le transport scolaire", "school_transport"),
-    "events": ("l'agenda des événements", "events"),
-    "alerts_subscribe": ("l'inscription aux alertes", None),
-    "alerts_unsubscribe": ("la désinscription des alertes", None),
     "delete_my_data": ("l'effacement de vos données personnelles", "personal_data"),
 }
 

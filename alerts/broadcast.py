@@ -1,6 +1,9 @@
 """The operator's broadcast: preview, confirmation, delivery, report.
 
 1. `preview` stores the alert (status « preview ») and counts its recipients per channel.
+   The same alert asked again (topic, sectors, text and link) while it is still active is
+   not a new one: the preview names it and counts only the subscribers who have not had it,
+   so re-running the operator's command never sends it twice.
 2. `confirm` makes it active for its validity (shown at the welcome, alerts.notices) and
    writes one `alert_deliveries` row per recipient — the unique (alert, subscription) key.
 3. `deliver` sends the pending rows through each channel's adapter, throttled to the
@@ -53,6 +56,7 @@ class Preview:
     link: str | None
     recipients: Dict[str, int]  # channel → subscribers who will receive it
     samples: Dict[str, str]  # channel → the exact text that will be sent
+    confirmed_at: datetime | None = None  # set: the same alert, already confirmed and still active
 
 
 @dataclass
@@ -91,6 +95,23 @@ def _recipients(session, topic: str, sectors: Tuple[str, ...]) -> List[Subscript
     return [row for row in rows if _matches(row, topic, sectors)]
 
 
+def _same_active_alert(
+    session, topic: str, sectors: Tuple[str, ...], text: str, link: str | None, now: datetime
+) -> Alert | None:
+    """The confirmed alert still active with this topic, these sectors, text and link."""
+    rows = session.execute(
+        select(Alert).where(
+            Alert.status == "confirmed",
+            Alert.topic == topic,
+            Alert.text == text,
+            Alert.ends_at > now,
+            Alert.link.is_(None) if link is None else Alert.link == link,
+        )
+    ).scalars()
+    wanted = set(sectors)
+    return next((row for row in rows if {s for s in row.sectors.split(",") if s} == wanted), None)
+
+
 def compose(
     config: AlertsConfig, channel: str, topic: str, text: str, link: str | None, url: str = ""
 ) -> Tuple[str, str]:
@@ -122,27 +143,44 @@ def preview(
     sectors = tuple(dict.fromkeys(s.strip() for s in sectors if s.strip()))
     link = (link or "").strip() or None
     _check(config, topic, sectors, text, link)
-    alert_id = secrets.token_hex(16)
+    now = now or local_now()
     with session_scope(url, write=True) as session:
-        session.add(
-            Alert(
-                id=alert_id,
-                topic=topic,
-                sectors=",".join(sectors),
-                text=text.strip(),
-                link=link,
-                status="preview",
-                created_at=now or local_now(),
+        same = _same_active_alert(session, topic, sectors, text.strip(), link, now)
+        if same is not None:  # a re-run: only the subscribers it has not reached yet
+            alert_id, confirmed_at = same.id, same.starts_at
+            known = set(
+                session.execute(
+                    select(Delivery.subscription_id).where(Delivery.alert_id == alert_id)
+                ).scalars()
             )
-        )
-        counts = Counter(row.channel for row in _recipients(session, topic, sectors))
+        else:
+            alert_id, confirmed_at, known = secrets.token_hex(16), None, set()
+            session.add(
+                Alert(
+                    id=alert_id,
+                    topic=topic,
+                    sectors=",".join(sectors),
+                    text=text.strip(),
+                    link=link,
+                    status="preview",
+                    created_at=now,
+                )
+            )
+        counts = Counter(row.channel for row in _recipients(session, topic, sectors) if row.id not in known)
     samples = {
         channel: compose(config, channel, topic, text, link, "…")[1]
         for channel in CHANNELS
         if channel != "web"
     }
     return Preview(
-        alert_id, topic, sectors, text.strip(), link, {c: counts.get(c, 0) for c in CHANNELS}, samples
+        alert_id,
+        topic,
+        sectors,
+        text.strip(),
+        link,
+        {c: counts.get(c, 0) for c in CHANNELS},
+        samples,
+        confirmed_at,
     )
 
 
@@ -228,7 +266,12 @@ def _interrupt_stale(alert_id: str, url: str | None) -> int:
 
 
 def _claim(alert_id: str, channel: str, size: int, url: str | None) -> List[_Claimed]:
-    """Mark up to `size` pending rows of a channel « sending » (one transaction) and return them."""
+    """Mark up to `size` pending rows of a channel « sending » (one transaction) and return them.
+
+    Two deliveries of one alert may run at once (a re-run while the first still sends, a
+    confirmation clicked twice): on PostgreSQL the rows are locked as they are read and rows
+    another run holds are skipped, so no row is claimed twice; SQLite's write transactions
+    (BEGIN IMMEDIATE) already run one after the other."""
     now = local_now()
     with session_scope(url, write=True) as session:
         rows = session.execute(
@@ -237,6 +280,7 @@ def _claim(alert_id: str, channel: str, size: int, url: str | None) -> List[_Cla
             .where(Delivery.alert_id == alert_id, Delivery.channel == channel, Delivery.status == "pending")
             .order_by(Delivery.id)
             .limit(size)
+            .with_for_update(of=Delivery, skip_locked=True)
         ).all()
         claimed = []
         for delivery, sub in rows:
@@ -410,6 +454,14 @@ def preview_fr(p: Preview, config: AlertsConfig | None = None) -> str:
     lines = [
         f"Aperçu de l'alerte {p.alert_id}",
         f"  Sujet : {config.topics[p.topic].label} — secteurs : {where}",
+        *(
+            [
+                f"  Cette alerte a déjà été confirmée le {p.confirmed_at:%d/%m/%Y à %H:%M} : seuls les "
+                "abonnés qui ne l'ont pas encore reçue la recevront."
+            ]
+            if p.confirmed_at
+            else []
+        ),
         "  Destinataires : " + ", ".join(f"{names[c]} {p.recipients[c]}" for c in CHANNELS),
         "  Texte envoyé par SMS :",
         *("    " + line for line in p.samples["sms"].splitlines()),

@@ -6,7 +6,8 @@ assistant's own address: /webhooks/alerts/…  It answers no chat message.
 - POST /sms                   inbound SMS from the gateway ({"from", "text"}, bearer
                               GRU_SMS_WEBHOOK_TOKEN): « STOP » ends that number's alerts
 - POST /broadcast/preview     operators (bearer GRU_ALERTS_TOKEN): {topic, sectors, text, link,
-                              hours} → 200 {preview_id, recipients, sample}
+                              hours} → 200 {preview_id, recipients, sample, confirmed_at}
+                              (confirmed_at: the same alert is already active, see broadcast)
 - POST /broadcast/confirm     {preview_id} → 202 {alert_id}: the alert is active and its
                               delivery runs in the background
 - GET  /broadcast/<id>        the delivery report (sent / failed per channel)
@@ -142,7 +143,13 @@ class AlertsInput(InputChannel):
             except broadcast.BroadcastError as exc:
                 return response.json({"error": str(exc)}, status=400)
             return response.json(
-                {"preview_id": result.alert_id, "recipients": result.recipients, "sample": result.samples}
+                {
+                    "preview_id": result.alert_id,
+                    "recipients": result.recipients,
+                    "sample": result.samples,
+                    # the same alert still active: its id, and only those it has not reached
+                    "confirmed_at": result.confirmed_at.isoformat() if result.confirmed_at else None,
+                }
             )
 
         @hook.route("/broadcast/confirm", methods=["POST"])

@@ -4,8 +4,9 @@
 Prints a preview (recipients per channel, the text as sent), asks for an explicit
 confirmation (« oui »; --yes for scripts), activates the alert (shown at the welcome for its
 validity) and delivers it through each subscriber's channel, then prints the report (sent /
-failed per channel). Re-running with --resume <alert id> finishes an interrupted delivery
-without sending anything twice. Adapters come from the environment (see README, « Alertes »).
+failed per channel). Re-running with --resume <alert id>, or the same command again while
+its alert is active, finishes an interrupted delivery without sending anything twice.
+Adapters come from the environment (see README, « Alertes »).
 """
 
 from __future__ import annotations

@@ -14,8 +14,11 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import psycopg2
 import pytest
 
+from booking.seed import prepare_database
+from core.db import engine_for
 from tests.conftest import ROOT, free_port
 from tests.integration.test_server import say
 
@@ -266,3 +269,44 @@ def book(chat: Chat, first_message: str, ids: str, surname: str = "Dupont") -> s
     match = REFERENCE.search(chat.text)
     assert match, chat.text
     return match.group(0)
+
+
+PG_HOST = os.environ.get("GRU_TEST_PG_HOST", "127.0.0.1")
+
+
+def _postgres_url() -> str:
+    name = f"gru_booking_{uuid.uuid4().hex[:8]}"
+    conn = psycopg2.connect(host=PG_HOST, user="postgres", dbname="postgres", connect_timeout=5)
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return f"postgresql://postgres@{PG_HOST}:5432/{name}"
+
+
+def _drop_postgres(url: str) -> None:
+    engine_for(url).dispose()
+    name = url.rsplit("/", 1)[1]
+    conn = psycopg2.connect(host=PG_HOST, user="postgres", dbname="postgres", connect_timeout=5)
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A migrated application database of this test's own, on SQLite then on the PostgreSQL
+    at 127.0.0.1 (the concurrency tests: booking, alerts delivery)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'booking.db'}"
+        prepare_database(url)
+        yield url
+        engine_for(url).dispose()
+    else:
+        url = _postgres_url()
+        try:
+            prepare_database(url)
+            yield url
+        finally:
+            _drop_postgres(url)

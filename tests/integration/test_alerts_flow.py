@@ -297,9 +297,15 @@ def test_subscribe_everywhere_broadcast_once_then_stop(stack, app_db, inbox, gra
     web.say("je ne veux plus recevoir les alertes")
     assert "C'est fait" in web.text, web.text
     assert rows(app_db, "SELECT channel FROM alert_subscriptions") == [("email",)]
-    # the same alert re-confirmed adds no second delivery
+    # another alert reaches the one subscriber left
     again = broadcast(stack, "canicule", "Canicule : second message.")
     assert again["preview"]["recipients"]["email"] == 1
+    # the first alert asked again (an operator's re-run) is the same alert: nobody gets it twice
+    mails_before = len(inbox.messages)
+    rerun = broadcast(stack, "canicule", "Canicule : restez au frais, buvez de l'eau.")
+    assert rerun["preview"]["preview_id"] == result["preview"]["preview_id"]
+    assert rerun["preview"]["confirmed_at"] and rerun["preview"]["recipients"]["email"] == 0
+    assert rerun["counts"]["email"] == {"sent": 1} and len(inbox.messages) == mails_before, rerun
 
 
 def test_refused_consent_and_bad_answers_store_nothing(stack, app_db):

@@ -1,65 +1,25 @@
 """No slot is ever given twice: 50 simultaneous bookings of one slot, on SQLite and on
-the PostgreSQL at 127.0.0.1 (started by .ci/run when it is not running)."""
+the PostgreSQL at 127.0.0.1 (started by .ci/run when it is not running; `db_url` in
+conftest.py)."""
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 
-import psycopg2
 import pytest
 from sqlalchemy import func, select
 
 from booking import engine
 from booking.models import Appointment, SlotClaim
-from booking.seed import prepare_database
-from core.db import engine_for, session_scope
+from core.db import session_scope
 
 pytestmark = pytest.mark.integration
 
-PG_HOST = os.environ.get("GRU_TEST_PG_HOST", "127.0.0.1")
 NOW = datetime(2026, 11, 30, 8, 0)  # a Monday morning
 SLOT_DAY = date(2026, 12, 1)  # Tuesday: villebrune-mairie open, 2 stations
 ATTEMPTS = 50
-
-
-def _postgres_url() -> str:
-    name = f"gru_booking_{uuid.uuid4().hex[:8]}"
-    conn = psycopg2.connect(host=PG_HOST, user="postgres", dbname="postgres", connect_timeout=5)
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    return f"postgresql://postgres@{PG_HOST}:5432/{name}"
-
-
-def _drop_postgres(url: str) -> None:
-    engine_for(url).dispose()
-    name = url.rsplit("/", 1)[1]
-    conn = psycopg2.connect(host=PG_HOST, user="postgres", dbname="postgres", connect_timeout=5)
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    conn.close()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'booking.db'}"
-        prepare_database(url)
-        yield url
-        engine_for(url).dispose()
-    else:
-        url = _postgres_url()
-        try:
-            prepare_database(url)
-            yield url
-        finally:
-            _drop_postgres(url)
 
 
 def _fire(url: str, slot: engine.Slot, reason: str, people: int) -> list[object]:

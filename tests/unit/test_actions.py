@@ -3,12 +3,14 @@
 from datetime import datetime
 
 import pytest
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import conversation, core, handoff, replies
 from actions.replies import INTENT_TOPICS, TOPIC_SUBJECTS, fallback_reply
 from core.territory import DEFAULT_TERRITORY_FILE, load_territory
+from tests.conftest import ROOT
 from tests.unit.test_welfare_actions import rendered
 
 TERRITORY = load_territory(DEFAULT_TERRITORY_FILE)
@@ -120,6 +122,32 @@ async def test_every_topic_has_a_contact(intent):
     assert messages[0]["text"].startswith(f"Pour {TOPIC_SUBJECTS[intent][0]}, ")
     link = replies.topic_link(TERRITORY, intent)
     assert [m["text"] for m in messages[1:]] == ([f"Plus d'informations : {link}"] if link else [])
+
+
+# The contract intents of school transport, events and alerts and the first action of their flow.
+OWN_FLOWS = {
+    "school_transport": "transport_form",
+    "events": "action_events",
+    "alerts_subscribe": "alerts_form",
+    "alerts_unsubscribe": "action_alerts_unsubscribe",
+}
+
+
+def test_transport_events_and_alerts_reach_their_flows_not_the_routing_answer():
+    steps = []
+    for path in sorted((ROOT / "data").glob("*/*.yml")):
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        steps += [s.get("steps", []) for s in document.get("rules", []) + document.get("stories", [])]
+    assert all({"action": "action_topic_contact"} not in s for s in steps)
+    for intent, flow in OWN_FLOWS.items():
+        assert [{"intent": intent}, {"action": flow}] in [s[:2] for s in steps], intent
+        assert intent not in TOPIC_SUBJECTS
+
+
+@pytest.mark.parametrize("intent", sorted(OWN_FLOWS))
+async def test_the_routing_answer_is_never_given_for_transport_events_or_alerts(intent):
+    messages, _ = await run(conversation.ActionTopicContact(), tracker(user(intent)))
+    assert not any("je ne peux pas encore vous répondre" in (m.get("text") or "") for m in messages)
 
 
 def test_fallback_reply_without_candidates_asks_to_rephrase():

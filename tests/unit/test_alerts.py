@@ -317,6 +317,41 @@ async def test_a_crash_midway_then_a_rerun_never_sends_twice(db_url):
     assert "sending" not in statuses and "pending" not in statuses
 
 
+async def test_the_same_alert_asked_again_is_the_same_alert_and_reaches_only_the_others(db_url):
+    populate(db_url, n_sms=3)
+    first = await asyncio.to_thread(broadcast.preview, "canicule", [], "Chaleur.", "https://x.fr", url=db_url)
+    assert first.confirmed_at is None
+    await asyncio.to_thread(broadcast.confirm, first.alert_id, now=NOW, url=db_url)
+    sms = FakeSender("sms")
+    await broadcast.deliver(first.alert_id, {"sms": sms}, url=db_url, backoff_s=0)
+    sub(db_url, channel="sms", address="+33611111111", origin="rest:late", topics=["canicule"])
+    # The operator runs the same command again (same topic, sectors, text, link), the alert active.
+    later = NOW + timedelta(hours=1)
+    again = await asyncio.to_thread(
+        broadcast.preview, "canicule", [], " Chaleur. ", "https://x.fr", now=later, url=db_url
+    )
+    assert again.alert_id == first.alert_id and again.confirmed_at == NOW
+    assert again.recipients == {"messenger": 0, "email": 0, "sms": 1, "web": 0}  # the newcomer only
+    assert "déjà été confirmée le 01/12/2026 à 10:00" in broadcast.preview_fr(again)
+    await asyncio.to_thread(broadcast.confirm, again.alert_id, now=later, url=db_url)
+    await broadcast.deliver(again.alert_id, {"sms": sms}, url=db_url, backoff_s=0)
+    assert sorted(m.address for m in sms.sent) == [
+        "+33611111111",
+        "+33612345600",
+        "+33612345601",
+        "+33612345602",
+    ]  # everyone once
+    # Another text, another link, other sectors, or once the alert has ended: a new alert.
+    for topic, sectors, text, link, at in (
+        ("canicule", [], "Chaleur, suite.", "https://x.fr", later),
+        ("canicule", [], "Chaleur.", None, later),
+        ("canicule", ["nord"], "Chaleur.", "https://x.fr", later),
+        ("canicule", [], "Chaleur.", "https://x.fr", NOW + timedelta(hours=CONFIG.default_validity_hours)),
+    ):
+        other = await asyncio.to_thread(broadcast.preview, topic, sectors, text, link, now=at, url=db_url)
+        assert other.alert_id != first.alert_id and other.confirmed_at is None
+
+
 async def test_messenger_token_frequency_and_expiry_are_honoured(db_url):
     for psid, expiry in (("ok", None), ("old", NOW - timedelta(days=1)), ("none", None)):
         sub(db_url, channel="messenger", address=psid, origin=f"facebook:{psid}")

@@ -52,3 +52,17 @@ def test_operator_mistakes_are_explained(db_url, monkeypatch, capsys):
     assert cli.main(["--topic", "canicule", "--sector", "lune", "--text", "x", "--yes"]) == 2
     assert "Secteur « lune » inconnu" in capsys.readouterr().err
     assert cli.main(["--resume", "nope"]) == 2
+
+
+def test_running_the_same_command_again_sends_nothing_twice(db_url, monkeypatch, capsys):
+    setup(db_url, monkeypatch)
+    command = ["--topic", "canicule", "--text", "Forte chaleur.", "--yes"]
+    assert cli.main(command) == 0
+    first = capsys.readouterr().out
+    assert "déjà été confirmée" not in first and deliveries(db_url) == 2
+    assert cli.main(command) == 0
+    again = capsys.readouterr().out
+    assert first.splitlines()[0] == again.splitlines()[0]  # « Aperçu de l'alerte <the same id> »
+    assert "déjà été confirmée" in again
+    assert "Destinataires : Messenger 0, E-mail 0, SMS 0, Site (prochaine visite) 0" in again
+    assert deliveries(db_url) == 2  # no second row for anyone
