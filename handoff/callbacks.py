@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.senders import Outgoing, SendFailed, SmtpSender, SmtpSettings
+from core.text import clip
 from handoff.models import CallbackRequest
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,9 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # French numbers: 0X XX XX XX XX or +33 X XX XX XX XX, with spaces, dots or dashes.
 PHONE = re.compile(r"(?:\+33\s?|0)[1-9](?:[\s.-]?\d{2}){4}")
 REFERENCE = re.compile(r"RAP-\d{4}-\d{6}")
+# « mon numéro est le 06 12 34 56 78, rappelez-moi plutôt le matin » is a fifth of it. The rest
+# is not read: EMAIL's search is quadratic on a long run of letters or digits with no « @ ».
+MAX_CONTACT_INPUT = 300
 
 
 @dataclass(frozen=True)
@@ -35,8 +39,9 @@ class Contact:
 
 
 def read_contact(text: str) -> Contact | None:
-    """A phone number or an e-mail address in a message, normalised; None when there is none."""
-    text = text or ""
+    """A phone number or an e-mail address in a message (its first MAX_CONTACT_INPUT characters),
+    normalised; None when there is none."""
+    text = clip(text, MAX_CONTACT_INPUT)
     email = EMAIL.search(text)
     if email:
         return Contact("email", email.group(0).lower())

@@ -94,6 +94,7 @@ class FakeAssistant:
     def __init__(self) -> None:
         self.received: list[dict] = []
         self.uploads: list[dict] = []
+        self.connections = 0  # socketio connections opened by the pages
         self.sio = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins="*")
         self.app = aioweb.Application()
         self.sio.attach(self.app)
@@ -102,6 +103,7 @@ class FakeAssistant:
         self.app.router.add_get("/widget.js", self.bundle)
         self.app.router.add_get("/pixel.png", self.pixel)
         self.app.router.add_post("/webhooks/uploads/photo", self.upload)
+        self.sio.on("connect", self.connect)
         self.sio.on("session_request", self.session_request)
         self.sio.on("user_uttered", self.user_uttered)
 
@@ -114,6 +116,9 @@ class FakeAssistant:
 
     async def pixel(self, request):
         return aioweb.Response(body=PIXEL, content_type="image/png")
+
+    async def connect(self, sid, environ):
+        self.connections += 1
 
     async def session_request(self, sid, data):
         session_id = (data or {}).get("session_id") or uuid.uuid4().hex
@@ -193,6 +198,30 @@ def opened(browser, assistant, viewport=DESKTOP, **options):
     page.locator(".gru-launcher").click()
     wait_replies(page, 0, timeout=15)
     return context, page
+
+
+def test_nothing_connects_nor_is_stored_before_the_chat_is_opened(browser, assistant):
+    """A visitor who never opens the chat leaves no trace; one who does leaves it in the tab
+    only (session storage): the next person at a shared public computer starts afresh."""
+    connections = assistant.connections
+    context, page = new_page(browser, DESKTOP)
+    page.goto(assistant.url)
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(1000)  # a widget that connected at load would have done it by now
+    assert assistant.connections == connections
+    assert page.evaluate("() => [sessionStorage.length, localStorage.length, document.cookie]") == [0, 0, ""]
+    page.locator(".gru-launcher").click()
+    wait_replies(page, 0, timeout=15)
+    assert assistant.connections == connections + 1
+    assert page.evaluate("() => JSON.parse(sessionStorage.getItem('gru-widget')).sessionId")
+    assert page.evaluate("() => localStorage.length") == 0
+    next_visitor = context.new_page()  # another tab of the same browser: its own session storage
+    next_visitor.goto(assistant.url)
+    next_visitor.wait_for_load_state("networkidle")
+    assert next_visitor.evaluate("() => [sessionStorage.length, localStorage.length]") == [0, 0]
+    assert next_visitor.locator(".gru-bot").count() == 0
+    assert assistant.connections == connections + 1
+    context.close()
 
 
 def test_markdown_is_rendered_safely_and_buttons_work_by_keyboard(browser, assistant):

@@ -7,8 +7,8 @@ CPU time of the test's own thread (time.thread_time), so other processes on a bu
 (a training, another test run) do not count, and the best of three runs is kept. A run far
 beyond the limit stops the repetitions (the best of three could not pass anyway). Each parser
 clips its input at a documented maximum (MAX_ADDRESS_INPUT, MAX_QUESTION_CHARS, MAX_DATE_CHARS,
-MAX_NAME_INPUT, MAX_ANSWER_CHARS, MAX_SITUATION_CHARS, MAX_REFERENCE_INPUT) and none is
-superlinear.
+MAX_NAME_INPUT, MAX_ANSWER_CHARS, MAX_SITUATION_CHARS, MAX_REFERENCE_INPUT, MAX_CONTACT_INPUT) and
+none is superlinear.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from actions.appointments import reading
 from actions.appointments.id_documents import detect_topics
 from actions.common import clean_surname
 from core import dates
+from handoff.callbacks import read_contact
 from tracking.connector import normalise_reference
 from waste.config import load_waste_config
 from waste.geocoder import LocalGeocoder, extract_address, normalise_street
@@ -94,6 +95,7 @@ PARSERS = {
     "welfare.detect_danger": detect_danger,
     "tracking.normalise_reference": normalise_reference,
     "id_documents.detect_topics": detect_topics,
+    "handoff.read_contact": read_contact,
 }
 # actions/appointments/id_documents.py is outside this change: its topic detection reads the
 # whole message (linear, but 25-90 ms at 20 000 characters on a busy machine). The fix is the
