@@ -8,9 +8,8 @@ Same webhook URL (/webhooks/facebook/webhook) and credentials as Rasa's channel,
   the 200: Meta retries, then disables, webhooks that answer slowly. The events run in
   tracked asyncio tasks; failures are logged without personal data, unsupported events
   by their kind only;
-- a webhook body over MAX_MESSENGER_BODY_BYTES refused (413) while it is read, before
-  its signature is checked; a message over the shared size limit (channels.limits)
-  answered with the French refusal instead of reaching the NLU;
+- a message over the shared size limit (channels.limits) answered with the French
+  refusal instead of reaching the NLU;
 - a sender (PSID) over its request rate (channels.rate; not per address: Meta's servers
   send every webhook) told once per window in French, the message not processed;
 - the « Démarrer » (get started) postback leading to the welcome;
@@ -40,9 +39,8 @@ from sanic.response import HTTPResponse
 
 from channels import facebook_optin, log_privacy
 from channels.handoff import before_message
-from channels.limits import MAX_MESSENGER_BODY_BYTES, MESSAGE_TOO_LONG, TOO_MANY_MESSAGES, refusal
+from channels.limits import MESSAGE_TOO_LONG, TOO_MANY_MESSAGES, refusal
 from channels.rate import ALLOW, REFUSE, ChannelRates
-from channels.rest import read_body
 
 log_privacy.install()
 logger = logging.getLogger(__name__)
@@ -313,9 +311,8 @@ class GuardedFacebookInput(FacebookInput):
             logger.warning("Messenger verification refused: wrong verify token")
             return response.text("invalid verify token", status=403)
 
-        @webhook.route("/webhook", methods=["POST"], stream=True)  # read_body bounds it while reading
+        @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            await read_body(request, MAX_MESSENGER_BODY_BYTES)  # 413 past the limit, nothing parsed
             signature = (
                 request.headers.get("X-Hub-Signature-256") or request.headers.get("X-Hub-Signature") or ""
             )

@@ -17,14 +17,6 @@ MAX_METADATA_BYTES = 2 * 1024  # serialised as compact UTF-8 JSON
 # A whole REST body: room for the longest message even when every character is sent
 # as a JSON escaped surrogate pair (12 bytes), plus the sender and the metadata.
 MAX_BODY_BYTES = 256 * 1024
-# A Messenger webhook: Meta batches events (a text is 2,000 characters at most, a few hundred
-# bytes of ids and times around it), so a real batch is a few kilobytes; 1 MB leaves room for
-# hundreds of events. Read while it arrives and refused (413) past this, before the signature.
-MAX_MESSENGER_BODY_BYTES = 1024 * 1024
-# Any request to the Rasa server (Sanic's REQUEST_MAX_SIZE, set by ops.servers.run_rasa; Sanic's
-# own default is 100 MB): the largest body a route reads is a report's photo (5 MB) with its
-# multipart envelope (channels/uploads.py). The alerts and reminders forms are refused far below.
-MAX_REQUEST_BYTES = 6 * 1024 * 1024
 
 
 def _french_number(value: int) -> str:

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Dict, Iterator, List, Mapping
 
-from channels.limits import MAX_REQUEST_BYTES
 from ops import render
 
 ROOT = render.ROOT
@@ -109,9 +108,6 @@ def run_rasa(argv: List[str]) -> None:
         quiet_structlog()
 
     rasa_cli.configure_structlog = configure_quietly
-    # Sanic reads SANIC_* variables when Rasa creates its app: no request body past
-    # MAX_REQUEST_BYTES (Sanic's default is 100 MB) reaches any channel.
-    os.environ.setdefault("SANIC_REQUEST_MAX_SIZE", str(MAX_REQUEST_BYTES))
     sys.argv = ["rasa", *argv]
     rasa_cli.main()
 

@@ -3,16 +3,13 @@ without a running server (the socketio server's emit and enter_room are recorder
 
 import asyncio
 import json
-import sys
 from unittest import mock
 
 import pytest
-from sanic import Sanic
 
 from channels.limits import (
     MAX_MESSAGE_CHARS,
     MAX_METADATA_BYTES,
-    MAX_REQUEST_BYTES,
     MESSAGE_TOO_LONG,
     METADATA_TOO_LARGE,
     metadata_size,
@@ -85,25 +82,3 @@ def test_socketio_replaces_an_unusable_session_id():
     asyncio.run(handlers["session_request"]("sid1", {"session_id": "x" * 10_000}))
     session_id = sio.enter_room.await_args.args[1]
     assert len(session_id) == 32
-
-
-def test_the_rasa_server_reads_no_body_past_the_shared_bound(monkeypatch):
-    """Sanic's own bound (100 MB) would let the alerts and reminders forms read huge bodies."""
-    import rasa.__main__ as rasa_cli
-
-    from channels.uploads import MULTIPART_OVERHEAD
-    from ops import servers
-    from reports.photos import MAX_BYTES as PHOTO_BYTES
-
-    monkeypatch.setenv("SANIC_REQUEST_MAX_SIZE", "0")
-    monkeypatch.delenv("SANIC_REQUEST_MAX_SIZE")  # restored (absent) after the test
-    monkeypatch.setattr(Sanic, "test_mode", True)
-    monkeypatch.setattr(sys, "argv", list(sys.argv))
-    monkeypatch.setattr(rasa_cli, "configure_structlog", rasa_cli.configure_structlog)  # run_rasa wraps it
-    bounds = []
-    monkeypatch.setattr(
-        rasa_cli, "main", lambda: bounds.append(Sanic("rasa_bound_test").config.REQUEST_MAX_SIZE)
-    )
-    servers.run_rasa(["run"])
-    assert bounds == [MAX_REQUEST_BYTES]
-    assert PHOTO_BYTES + MULTIPART_OVERHEAD <= MAX_REQUEST_BYTES  # the largest body a route reads

@@ -1,20 +1,12 @@
-"""Messenger's batched webhooks, size limits, signatures and background tasks, checked without
-Rasa (the Graph API client is a recorder; the webhook's body limit on a real Sanic server)."""
+"""Messenger's batched webhooks, size limit, signatures and background tasks, checked
+without a running server (the Graph API client is a recorder)."""
 
 import asyncio
-import hashlib
-import hmac
-import json
 
-import aiohttp
 import pytest
-from sanic import Sanic
 
 from channels.facebook import GuardedFacebookInput, GuardedMessenger, event_kind
-from channels.limits import MAX_MESSAGE_CHARS, MAX_MESSENGER_BODY_BYTES, MESSAGE_TOO_LONG
-from tests.conftest import free_port
-
-SECRET = "app-secret-for-the-tests"
+from channels.limits import MAX_MESSAGE_CHARS, MESSAGE_TOO_LONG
 
 
 class Recorder:
@@ -101,56 +93,3 @@ def test_messenger_background_tasks_are_kept_until_done_and_failures_logged(capl
         asyncio.run(main())
     assert channel.tasks == set()
     assert "RuntimeError" in caplog.text and "jeanne" not in caplog.text
-
-
-# ---- the webhook's body is bounded while it is read (Sanic on a free port, aiohttp as Meta) ----
-
-
-@pytest.fixture
-async def messenger_webhook(monkeypatch):
-    monkeypatch.setattr(Sanic, "test_mode", True)  # several apps in one process
-    app = Sanic("gru_messenger_body_test", configure_logging=False)
-    on_new_message = Recorder()
-    channel = GuardedFacebookInput("verify", SECRET, "token")
-    app.blueprint(channel.blueprint(on_new_message), url_prefix="/webhooks/facebook")
-    port = free_port()
-    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
-    await server.startup()
-    await server.start_serving()
-    async with aiohttp.ClientSession() as session:
-        yield session, f"http://127.0.0.1:{port}/webhooks/facebook/webhook", on_new_message
-    await server.close()
-
-
-def signed(body: bytes) -> dict:
-    signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    return {"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={signature}"}
-
-
-def batch(events: list) -> bytes:
-    return json.dumps({"object": "page", "entry": [{"id": "page", "time": 0, "messaging": events}]}).encode()
-
-
-async def test_messenger_body_over_the_limit_is_refused_while_read(messenger_webhook):
-    session, url, on_new_message = messenger_webhook
-    # Signed, so that only the size refuses it; declared in Content-Length, then sent in chunks.
-    body = batch([event("p1", "Bonjour", padding="x" * MAX_MESSENGER_BODY_BYTES)])
-    async with session.post(url, data=body, headers=signed(body)) as answer:
-        assert answer.status == 413
-
-    async def chunks():
-        for _ in range(3 * MAX_MESSENGER_BODY_BYTES // 65536):
-            yield b"x" * 65536
-
-    async with session.post(url, data=chunks(), headers=signed(b"")) as answer:
-        assert answer.status == 413
-    assert on_new_message.messages == []
-
-
-async def test_messenger_body_under_the_limit_is_acknowledged(messenger_webhook):
-    session, url, _ = messenger_webhook
-    body = batch([event("p1", read={"watermark": 1})])  # handled without a Graph API call
-    async with session.post(url, data=body, headers=signed(body)) as answer:
-        assert (answer.status, await answer.text()) == (200, "success")
-    async with session.post(url, data=body, headers={"Content-Type": "application/json"}) as answer:
-        assert answer.status == 403
