@@ -7,8 +7,9 @@ base's phrasings as `faq` (channels/knowledge_data.py), since more pulled other 
 `faq`. This component learns from every training example and every phrasing and title of the
 knowledge base (core/intent_model.py: TF-IDF and a logistic regression) and:
 - DIET says `inform` (an answer to a form's question: « dimanche », « 8PX3KD72LM »,
-  « Martin ») with a confidence of 0.5 or more: DIET's decision stands — it reads the entities,
-  the regular expressions and the lookup tables, which a bag of n-grams does not;
+  « Martin ») with a confidence of 0.5 or more and at least the linear model's best: DIET's
+  decision stands — it reads the entities, the regular expressions and the lookup tables,
+  which a bag of n-grams does not;
 - otherwise the linear model's ranking replaces DIET's, with its probabilities, and
   FallbackClassifier (next in the pipeline) falls back when that is unsure too.
 Measured on tests/nlu and both blind sets (README, « Base de connaissances »): better than
@@ -150,17 +151,23 @@ class LinearIntentClassifier(GraphComponent):
 
     def _decide(self, message: Message) -> None:
         text = message.get(TEXT)
-        intent = message.get(INTENT) or {}
-        diet_confidence = float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
-        if not text or (
-            intent.get(INTENT_NAME_KEY) in self.diet_keeps and diet_confidence >= self.diet_keeps_above
-        ):
-            message.set(SOURCE_KEY, "diet", add_to_output=True)
+        if not text:
             return
+        intent = message.get(INTENT) or {}
         ranking = [
             {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: probability}
             for name, probability in self.model.rank(text)[:RANKING_LENGTH]
         ]
+        diet_confidence = float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+        # « dimanche » mid-booking: DIET inform 0.83, linear events 0.80 → DIET; « je veux l'APA
+        # pour mon père »: DIET inform 0.53, linear welfare_guidance 0.93 → linear.
+        if (
+            intent.get(INTENT_NAME_KEY) in self.diet_keeps
+            and diet_confidence >= self.diet_keeps_above
+            and diet_confidence >= ranking[0][PREDICTED_CONFIDENCE_KEY]
+        ):
+            message.set(SOURCE_KEY, "diet", add_to_output=True)
+            return
         message.set(INTENT, ranking[0], add_to_output=True)
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         message.set(SOURCE_KEY, "linear", add_to_output=True)

@@ -76,11 +76,15 @@ def parsed(text: str, intent: str, confidence: float) -> Message:
     return message
 
 
-def test_diet_s_answer_to_a_form_is_kept(model):
-    message = parsed("je voudrais un acte de naissance", "inform", 0.8)
+def test_diet_s_answer_to_a_form_is_kept_when_surer_than_the_linear_model(model):
+    message = parsed("je voudrais un acte de naissance", "inform", 0.999)
     component(model).process([message])
     assert message.get("intent")["name"] == "inform"
     assert message.get(SOURCE_KEY) == "diet"
+    linear_best = model.rank("je voudrais un acte de naissance")[0][1]
+    less_sure = parsed("je voudrais un acte de naissance", "inform", max(0.5, linear_best - 0.01))
+    component(model).process([less_sure])
+    assert less_sure.get("intent")["name"] == "faq"
 
 
 def test_diet_s_other_intents_and_unsure_form_answers_give_way_to_the_linear_ranking(model):
