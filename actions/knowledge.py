@@ -1,7 +1,8 @@
 """Everyday questions and démarches: the knowledge base (a retrieval action).
 
-DIET gives the top-level intent `faq` (it learns from a balanced sample of the phrasings
-of territory/demo/knowledge/phrases/*.yml: channels/knowledge_data.py), and this action
+The NLU gives the top-level intent `faq` (the linear intent model of
+channels/linear_intents.py learns from every phrasing of
+territory/demo/knowledge/phrases/*.yml), and this action
 picks the entry with the ranker of knowledge/ranker.py, trained once per action-server
 process from all the phrasings and the entries' titles and answers. No `utter_faq/<key>`
 response and no ResponseSelector: the content team edits answers in

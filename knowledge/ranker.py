@@ -1,7 +1,7 @@
 """Which entry of the knowledge base a question is about.
 
-DIET (the Rasa model) only says that a message is an everyday question (top-level intent
-`faq`); this ranker picks the entry. It is a linear classifier over TF-IDF features, from
+The NLU (channels/linear_intents.py) only says that a message is an everyday question
+(top-level intent `faq`); this ranker picks the entry. It is a linear classifier over TF-IDF features, from
 scikit-learn (installed with Rasa): word 1–2-grams and character 2–5-grams of the text with
 accents folded, so that « carte grise », « cartes grises » and « carte grisse » share most of
 their features. It learns from every phrasing of territory/demo/knowledge/phrases/*.yml plus each entry's
