@@ -109,7 +109,8 @@ install: $(STAMP) $(WEB_BUNDLE)
 
 ## The website widget (web/src): socket.io-client, esbuild and axe-core from npm, pinned by
 ## web/package-lock.json; the bundle web/dist/widget.js is built here (not in git) and the
-## build prints its gzipped size (fails over 60 KB).
+## build prints its gzipped size (fails over 60 KB). The same build makes web/dist/dashboard.js
+## (the statistics pages' charts, Chart.js; budget 100 KB).
 $(WEB_STAMP): web/package-lock.json
 	@echo "Installation : paquets npm du widget (web/package-lock.json)…"
 	cd web && npm ci --no-audit --no-fund --loglevel=error

@@ -22,6 +22,7 @@ from actions.context import TERRITORY, latest_entity, pseudonym
 from actions.forms import EXITS, FormDone, FormValidation
 from actions.replies import contact_values
 from core.db import session_scope
+from core.topics import topic_label
 from handoff import callbacks, queue
 from handoff.callbacks import Contact, read_contact
 from staff.auth import agents_on_duty, utcnow
@@ -180,7 +181,7 @@ class ActionCallbackDone(CallbackForm, FormDone):
             return self.forget()
         moment = str(tracker.get_slot("callback_moment") or "dès que possible")
         request = await asyncio.to_thread(_store_callback, service_key, topic, Contact(kind, value), moment)
-        if await callbacks.send_to_service(request, service.email, service.name, queue.topic_label(topic)):
+        if await callbacks.send_to_service(request, service.email, service.name, topic_label(topic)):
             await asyncio.to_thread(_mark_sent, request.reference)
         logger.info("callback %s stored conversation=%s", request.reference, pseudonym(tracker.sender_id))
         dispatcher.utter_message(

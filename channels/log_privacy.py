@@ -19,6 +19,8 @@ import re
 import traceback
 from typing import Callable, Iterable
 
+from core.masking import ANTS_ID, EMAIL, PHONE
+
 REDACTED = "[masqué]"
 LOGGER_PREFIXES = ("rasa", "sanic", "socketio", "engineio", "asyncio", "channels", "root")
 
@@ -37,12 +39,9 @@ _PHRASE_VALUE = re.compile(
     r"session id|session)(?:\s*:\s*|\s+))(?P<q>['\"])(?:(?!(?P=q)).)*(?P=q)",
     re.IGNORECASE,
 )
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"(?<![\w.])(?:\+33[\s.-]?|0033[\s.-]?|0)[1-9](?:[\s.-]?\d{2}){4}(?![\w])")
+# E-mails, phones and ANTS numbers: the shapes of core/masking.py (the statistics mask the same).
+# Any text after our prefixes: a log line may quote a partial or mistyped reference.
 _REFERENCE = re.compile(r"\b(?:RDV|DEM|SUB)-[A-Za-z0-9][A-Za-z0-9-]*", re.IGNORECASE)
-# ANTS pre-application numbers: 10 letters/digits with at least one of each (so that
-# ordinary ten-letter words such as "connection" stay readable).
-_ANTS_ID = re.compile(r"\b(?=[A-Za-z0-9]{0,9}\d)(?=[A-Za-z0-9]{0,9}[A-Za-z])[A-Za-z0-9]{10}\b")
 
 
 def _quoted(match: re.Match) -> str:
@@ -58,7 +57,7 @@ def redact(text: str) -> str:
     text = _REPR_VALUE.sub(_quoted, text)
     text = _KV_VALUE.sub(lambda m: f"{m.group('key')}{REDACTED}", text)
     text = _PHRASE_VALUE.sub(_quoted, text)
-    for pattern in (_EMAIL, _PHONE, _REFERENCE, _ANTS_ID):
+    for pattern in (EMAIL, PHONE, _REFERENCE, ANTS_ID):
         text = pattern.sub(REDACTED, text)
     return text
 

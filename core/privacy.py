@@ -172,6 +172,12 @@ def _has_events(engine: Engine) -> bool:
     return inspect(engine).has_table("events")
 
 
+def events_engine(url: str | None = None) -> Engine | None:
+    """The conversation store's engine, or None while it holds no `events` table (nothing said yet)."""
+    engine = _engine(tracker_store_url(url))
+    return engine if _has_events(engine) else None
+
+
 def erase_conversation(sender_id: str, url: str | None = None) -> int:
     """Delete every stored event of one conversation, in every session; the number deleted."""
     engine = _engine(tracker_store_url(url))

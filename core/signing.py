@@ -20,6 +20,7 @@ import os
 import re
 import secrets
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 MAX_TOKEN = 200
 _IDENT = re.compile(r"[A-Za-z0-9-]{1,64}")
@@ -66,3 +67,24 @@ def read_token(secret_env: str, token: str, purposes: tuple, now: datetime | Non
     if int(expiry) <= now.timestamp():
         raise ExpiredToken("expired")
     return kind, ident
+
+
+def persistent_secret(path: Path) -> str:
+    """A random secret kept in a private file (created 0600 on first use). Two processes that
+    start together get the same secret: the file appears whole or not at all (written aside,
+    then linked into place; the one that loses the race reads the winner's)."""
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    secret = secrets.token_urlsafe(32)
+    draft = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret)
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        secret = path.read_text(encoding="utf-8").strip()
+    finally:
+        draft.unlink()
+    return secret

@@ -27,11 +27,12 @@ from aiohttp import web
 
 from core.db import session_scope
 from core.territory import load_territory
-from handoff import queue
+from core.topics import topic_label
+from handoff import dashboard, queue
 from handoff.agenda import Agenda
 from handoff.rasa_api import RasaApi, RasaUnavailable
 from staff import auth
-from staff.models import Agent
+from staff.models import ROLES, Agent
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,10 @@ CLOSED_TEXT = (
     "L'agent a terminé l'échange. L'assistant reprend la conversation : que puis-je faire pour vous ?"
 )
 NOT_TAKEN_TEXT = "Aucun agent n'a pu vous répondre à temps, désolé. L'assistant reprend la conversation."
+# Who may open what: the console's pages and API, and where each role lands after sign-in.
+CONSOLE_ROLES = ("agent", "admin")
+HOME = {"agent": "/", "admin": "/", "statistiques": "/statistiques"}
+FORBIDDEN = {CONSOLE_ROLES: "La console est réservée aux agents et aux administrateurs."}
 # The slots the console shows as the context of a conversation (none of Rasa's own).
 HIDDEN_SLOTS = {"requested_slot", "session_started_metadata", "territory_of", "privacy_url", "form_failures"}
 
@@ -156,8 +161,11 @@ class Console:
             agent, row = found
             return {"agent": agent, "csrf": row.csrf_token}
 
-    async def agent_of(self, request: web.Request, *, write: bool = False) -> tuple[Agent, str]:
-        """The signed-in agent (and the session's CSRF token); 401/403 otherwise."""
+    async def agent_of(
+        self, request: web.Request, *, write: bool = False, roles: tuple[str, ...] = CONSOLE_ROLES
+    ) -> tuple[Agent, str]:
+        """The signed-in agent (and the session's CSRF token) if their role is one of `roles`;
+        otherwise 401 (not signed in), a page of another role goes to the role's own page, 403."""
         found = await self._in_thread(self._current, request.cookies.get(SESSION_COOKIE))
         api = request.path.startswith("/api/")
         if found is None:
@@ -165,8 +173,10 @@ class Console:
                 raise web.HTTPUnauthorized(text="Session expirée : reconnectez-vous.")
             raise web.HTTPSeeOther("/connexion")
         agent, csrf = found["agent"], found["csrf"]
-        if agent.role == "statistiques":
-            raise web.HTTPForbidden(text="La console est réservée aux agents et aux administrateurs.")
+        if agent.role not in roles:
+            if request.method == "GET" and not api and HOME[agent.role] != request.path:
+                raise web.HTTPSeeOther(HOME[agent.role])
+            raise web.HTTPForbidden(text=FORBIDDEN.get(roles, "Accès refusé pour votre rôle."))
         if write:
             given = request.headers.get("X-CSRF-Token")
             if given is None and request.content_type == "application/x-www-form-urlencoded":
@@ -188,21 +198,22 @@ class Console:
             return sign_in_page(secrets.token_urlsafe(32), "Jeton de sécurité invalide : réessayez.", 403)
         login, password = str(form.get("login", ""))[:64], str(form.get("password", ""))[:200]
 
-        def check() -> str | None:
+        def check() -> tuple[str, str] | None:
             with self._db(write=True) as s:
                 agent = auth.authenticate(s, login, password, client_address(request), self.now())
-                return auth.open_session(s, agent, self.now()).token if agent else None
+                return (auth.open_session(s, agent, self.now()).token, agent.role) if agent else None
 
-        token = await self._in_thread(check)
-        if token is None:
+        signed_in = await self._in_thread(check)
+        if signed_in is None:
             return sign_in_page(secrets.token_urlsafe(32), auth.SIGN_IN_REFUSED, 401)
-        response = web.HTTPSeeOther("/")
+        token, role = signed_in
+        response = web.HTTPSeeOther(HOME[role])
         _set_cookie(response, SESSION_COOKIE, token)
         response.del_cookie(LOGIN_CSRF_COOKIE, path="/")
         return response
 
     async def sign_out(self, request: web.Request) -> web.Response:
-        await self.agent_of(request, write=True)
+        await self.agent_of(request, write=True, roles=ROLES)
         token = request.cookies.get(SESSION_COOKIE)
 
         def close() -> None:
@@ -278,7 +289,7 @@ class Console:
         for item in items:
             item["mine"] = item.pop("agent_id") == agent.id
             item["service_name"] = self._service_name(item["service"])
-            item["topic_label"] = queue.topic_label(item["topic"])
+            item["topic_label"] = topic_label(item["topic"])
         return web.json_response({"items": items})
 
     def _service_name(self, key: str) -> str:
@@ -352,7 +363,7 @@ class Console:
             raise web.HTTPBadGateway(text="L'assistant ne répond pas : transcription indisponible.") from None
         return web.json_response(
             {
-                "topic": queue.topic_label(held["topic"]),
+                "topic": topic_label(held["topic"]),
                 "service": self._service_name(held["service"]),
                 "channel": held["channel"],
                 "slots": context_slots(tracker),
@@ -484,6 +495,7 @@ def create_app(console: Console, sweep: bool = True) -> web.Application:
         ]
     )
     app.add_routes(Agenda(console).routes())  # the agents' agenda of appointments (handoff/agenda.py)
+    dashboard.register(app, console)  # the statistics pages (handoff/dashboard.py)
 
     async def background(app: web.Application):
         task = asyncio.create_task(console._sweep_forever()) if sweep else None

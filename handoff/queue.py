@@ -24,27 +24,6 @@ from handoff.models import HandoffRequest
 from staff.models import Agent
 
 ACTIVE = ("waiting", "taken")
-# The topics of the conversation (actions/replies.py INTENT_TOPICS, territory `topics`) in
-# the agents' words.
-TOPIC_LABELS = {
-    "appointments": "Rendez-vous CNI / passeport",
-    "id_documents": "Pièces d'identité",
-    "waste": "Déchets",
-    "welfare": "Aide sociale",
-    "tracking": "Suivi de démarche",
-    "subsidies": "Suivi de subvention",
-    "school_transport": "Transport scolaire",
-    "events": "Événements",
-    "alerts": "Alertes",
-    "personal_data": "Données personnelles",
-    "reports": "Signalement",
-}
-
-
-def topic_label(topic: str | None) -> str:
-    return TOPIC_LABELS.get(topic or "", "Non précisé")
-
-
 CLOSE_REASONS = {
     "answered": "Réponse apportée",
     "redirected": "Orienté vers un autre service",

@@ -84,6 +84,13 @@ def default_jobs(env: Mapping[str, str] | None = None) -> List[PeriodicJob]:
             every_s=float(env.get("GRU_REMINDERS_EVERY", "300")),
             enabled=reminders_enabled,
         ),
+        # Statistics tables from the conversations (analytics/ingest.py): incremental, every minute.
+        PeriodicJob(
+            "analytics",
+            [sys.executable, "-m", "analytics.ingest"],
+            every_s=float(env.get("GRU_ANALYTICS_EVERY", "60")),
+            first_after_s=30.0,
+        ),
         # Retention limits of the privacy file (territory/demo/privacy.yml): once a day.
         PeriodicJob("purge", [sys.executable, "-m", "ops.purge"], every_s=DAY_S, first_after_s=300.0),
     ]

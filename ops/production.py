@@ -57,7 +57,13 @@ DEFAULTS = {
 
 # Secrets every process must share (a link signed by one replica is checked by another; the
 # log pseudonyms match across processes). Drawn once into <state>/secrets/ when unset.
-SHARED_SECRETS = ("GRU_ACTION_SECRET", "GRU_LINKS_SECRET", "GRU_ALERTS_SECRET", "GRU_LOG_SALT")
+SHARED_SECRETS = (
+    "GRU_ACTION_SECRET",
+    "GRU_LINKS_SECRET",
+    "GRU_ALERTS_SECRET",
+    "GRU_LOG_SALT",
+    "GRU_ANALYTICS_SECRET",
+)
 
 
 @dataclass

@@ -123,6 +123,7 @@ def main() -> int:
         f"  socketio : {stack.url} (widget du site){facebook}\n"
         f"  actions  : http://127.0.0.1:{action_port}/health\n"
         + f"  agents   : http://localhost:{console_port}/ (console des agents)\n"
+        + f"  statistiques : http://localhost:{console_port}/statistiques (tableau de bord)\n"
         + (f"  hub ANTS : http://127.0.0.1:{hub_port}/getManagedMeetingPoints\n" if hub_port else "")
         + f"  rendez-vous : http://localhost:{pages_port}/rendez-vous/nouveau (pages ouvertes par l'ANTS)\n"
         + "Ctrl-C pour arrêter.",

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Dict, Iterator, List, Mapping
 
+from core.signing import persistent_secret
 from ops import render
 
 ROOT = render.ROOT
@@ -203,18 +204,6 @@ def check_booking_backend(env: Mapping[str, str]) -> None:
         booking_backend(env=env)
     except ValueError as exc:
         raise render.ConfigError(f"agenda des rendez-vous (GRU_BOOKING_BACKEND) : {exc}") from None
-
-
-def persistent_secret(path: Path) -> str:
-    """A random secret kept in a private file (created 0600 on first use)."""
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    secret = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(secret)
-    return secret
 
 
 def action_server_command(action_port: int) -> List[str]:

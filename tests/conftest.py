@@ -1,3 +1,4 @@
+import os
 import socket
 import sys
 from pathlib import Path
@@ -14,3 +15,8 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# The statistics' pseudonyms (analytics/ingest.py) are keyed by this secret in the tests, so that
+# none of them writes var/analytics.key.
+os.environ.setdefault("GRU_ANALYTICS_SECRET", "tests-analytics-secret-0123456789")

@@ -23,6 +23,7 @@ from actions.appointments.ants_sync import withdraw_from_ants
 from actions.common import button, channel_of, entity_values
 from actions.core import pseudonym
 from actions.forms import guarded
+from analytics.ingest import forget as forget_statistics
 from booking import engine, memory
 from booking.connector import booking_backend
 from core import clock
@@ -55,6 +56,7 @@ class ActionDeleteMyData(Action):
         alerts = await forget_alerts(channel, sender)  # crisis alerts subscriptions (actions/alerts.py)
         # Signalements: their contact and photo go; the place and description stay (reports/privacy.py).
         await asyncio.to_thread(forget_reports, channel, sender)
+        await asyncio.to_thread(forget_statistics, sender)  # its sessions in the statistics (analytics/)
         dispatcher.utter_message(response="utter_my_address_deleted" if removed else "utter_no_address_kept")
         if alerts:
             dispatcher.utter_message(response="utter_alerts_forgotten")

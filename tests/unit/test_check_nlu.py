@@ -33,7 +33,7 @@ def test_every_intent_has_enough_varied_examples():
     for intent in train.values():
         intent = intent.split("/", 1)[0]
         counts[intent] = counts.get(intent, 0) + 1
-    assert len(counts) == 34  # + report_problem, share_photo, share_location, faq, reminder_request
+    assert len(counts) == 36  # + report_problem, share_photo, share_location, faq, reminder_request, rate_*
     assert min(counts.values()) >= 25, counts
     for test_file in (ROOT / "tests" / "nlu").glob("*.yml"):
         assert set(examples([test_file]).values()) == set(counts), test_file

@@ -60,3 +60,20 @@ def test_the_reminders_job_runs_when_a_channel_is_configured():
     assert job.enabled({"FACEBOOK_PAGE_ACCESS_TOKEN": "t"})
     assert not job.enabled({"GRU_SMS_URL": "https://sms.example"})  # no token: no SMS adapter
     assert not job.enabled({"GRU_SMTP_HOST": "smtp.villebrune.fr", "GRU_REMINDERS_HOURS": "off"})
+
+
+def test_the_statistics_job_runs_every_minute_whatever_the_configuration():
+    (job,) = [j for j in default_jobs({}) if j.name == "analytics"]
+    assert job.command[-2:] == ["-m", "analytics.ingest"] and job.every_s == 60 and job.enabled({})
+
+
+def test_processes_starting_together_share_one_secret(tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+
+    from core.signing import persistent_secret
+
+    key = tmp_path / "var" / "analytics.key"
+    with ProcessPoolExecutor(4) as pool:
+        secrets = set(pool.map(persistent_secret, [key] * 8))
+    assert secrets == {key.read_text(encoding="utf-8")}
+    assert [p.name for p in key.parent.iterdir()] == [key.name]  # no draft left behind

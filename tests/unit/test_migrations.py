@@ -8,6 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import MetaData
 
 from alerts.models import AlertsBase
+from analytics.models import AnalyticsBase
 from booking.models import Base
 from booking.seed import migrate
 from core.db import engine_for
@@ -20,7 +21,8 @@ def test_migrations_match_the_models(tmp_path):
     migrate(url)
     with engine_for(url).connect() as connection:
         everything = MetaData()  # the booking tables and the alerts tables (revision 0008)
-        bases = (Base, AlertsBase, StaffBase, HandoffBase)  # + agents and hand-offs (0010)
+        # + agents and hand-offs (0010), statistics (0011)
+        bases = (Base, AlertsBase, StaffBase, HandoffBase, AnalyticsBase)
         for table in [t for base in bases for t in base.metadata.tables.values()]:
             table.to_metadata(everything)
         assert compare_metadata(MigrationContext.configure(connection), everything) == []
