@@ -17,7 +17,8 @@ Same webhook URL (/webhooks/facebook/webhook) and credentials as Rasa's channel,
   replies (titles cut to 20 characters), web links → URL buttons; texts split at 2,000
   characters (640 with buttons);
 - Graph API calls made in a thread (the fbmessenger client is blocking) and sent to
-  GRU_FACEBOOK_GRAPH_URL when set (tests point it at a local server).
+  GRU_FACEBOOK_GRAPH_URL when set (tests point it at a local server);
+- every turn timed and a failed one counted (channels.metrics).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels import facebook_optin, log_privacy
+from channels import facebook_optin, log_privacy, metrics
 from channels.handoff import before_message
 from channels.limits import MESSAGE_TOO_LONG, TOO_MANY_MESSAGES, refusal
 from channels.rate import ALLOW, REFUSE, ChannelRates
@@ -293,6 +294,7 @@ class GuardedFacebookInput(FacebookInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("guarded_fb_webhook", __name__)
+        on_new_message = metrics.timed(self.name(), on_new_message)  # turn latency and errors
         # The batches being handled: a task nobody references may be garbage-collected.
         self.tasks: Set[asyncio.Task] = set()
         self.rates = ChannelRates.from_env(by_address=False)  # Meta's servers share addresses

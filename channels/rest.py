@@ -10,7 +10,8 @@ and answer format, but:
   or metadata over `MAX_METADATA_BYTES` (channels.limits) never reaches the NLU;
 - refuses a sender or a client address over its request rate (channels.rate) with a
   429 and the French refusal, before the message reaches the assistant;
-- always records the real channel, and logs failures without the message.
+- always records the real channel, and logs failures without the message;
+- times every turn and counts the failed ones (channels.metrics).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels import log_privacy
+from channels import log_privacy, metrics
 from channels.handoff import before_message
 from channels.limits import (
     BODY_TOO_LARGE,
@@ -136,6 +137,7 @@ class GuardedRestInput(RestInput):
         """Rasa's two routes; the webhook streams its body so that its size is bounded."""
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
         self.rates = ChannelRates.from_env()
+        on_new_message = metrics.timed(self.name(), on_new_message)  # turn latency and errors
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

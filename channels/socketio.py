@@ -10,6 +10,7 @@ replaced:
   message over `MAX_MESSAGE_CHARS` or metadata over `MAX_METADATA_BYTES`
   (channels.limits): the NLU never sees them; a session or a client address over its
   request rate (channels.rate) gets the French refusal instead of an answer.
+Every turn is timed and a failed one counted (channels.metrics).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any, Awaitable, Callable
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 
-from channels import log_privacy
+from channels import log_privacy, metrics
 from channels.handoff import before_message
 from channels.limits import MAX_SENDER_CHARS, TOO_MANY_MESSAGES, refusal
 from channels.rate import ALLOW, ChannelRates, client_address
@@ -68,6 +69,7 @@ class GuardedSocketIOInput(SocketIOInput):
         return "socketio"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> SocketBlueprint:
+        on_new_message = metrics.timed(self.name(), on_new_message)  # turn latency and errors
         webhook = super().blueprint(on_new_message)
         sio = self.sio
         assert sio is not None  # set by Rasa's blueprint()

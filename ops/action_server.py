@@ -14,7 +14,10 @@ rasa-sdk's ActionExecutor, but:
 - the request body is bounded (MAX_BODY_BYTES, also after deflate);
 - error answers are short JSON without the request: an action that raises gives
   500 {"error": "action failed"}; a form's ActionExecutionRejection keeps rasa-sdk's
-  400 {"error", "action_name"} that Rasa needs to hand the turn back to the policies.
+  400 {"error", "action_name"} that Rasa needs to hand the turn back to the policies;
+- GET /metrics (no secret, like /health: the server listens on a private address) gives
+  each action's latency and failures in Prometheus' text format, labelled by action name
+  only (an unknown name counts as « unknown »: no label a caller can invent).
 """
 
 from __future__ import annotations
@@ -25,10 +28,19 @@ import json
 import logging
 import os
 import sys
+import time
 import types
 import zlib
 from typing import Any, Mapping, Union
 
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 from rasa_sdk import utils as sdk_utils
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection, ActionNotFoundException
@@ -49,7 +61,11 @@ MIN_SECRET_CHARS = 16
 # domain alone is ~20 kB). 2 MB leaves a wide margin for real conversations; only a
 # session flooded with 20 000-character messages (the REST limit) goes past it.
 MAX_BODY_BYTES = 2 * 1024 * 1024
-PUBLIC_PATHS = frozenset({"/health"})
+PUBLIC_PATHS = frozenset({"/health", "/metrics"})
+# Most actions answer in milliseconds; those that call a back-office (ANTS, Publik, the
+# geocoder) have budgets of 3-10 s (core/http.py).
+ACTION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+UNKNOWN_ACTION = "unknown"
 
 
 class ConfigError(ValueError):
@@ -71,6 +87,37 @@ def _read_call(request: Request, max_bytes: int) -> Any:
     return json.loads(body)
 
 
+class ActionMetrics:
+    """Latency and failures per action, in a registry of this app (one per process in production)."""
+
+    def __init__(self, action_names: list[str]) -> None:
+        self.registry = CollectorRegistry()
+        ProcessCollector(registry=self.registry)
+        self.known = frozenset(action_names)
+        self.seconds = Histogram(
+            "gru_action_seconds",
+            "Time to run one custom action, per action.",
+            ["action"],
+            buckets=ACTION_BUCKETS,
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "gru_action_errors",
+            "Actions that raised (answered 500 to Rasa), per action.",
+            ["action"],
+            registry=self.registry,
+        )
+        for action in sorted(self.known | {UNKNOWN_ACTION}):  # every series from the start: a 0, not a gap
+            self.seconds.labels(action)
+            self.errors.labels(action)
+
+    def label(self, name: str) -> str:
+        return name if name in self.known else UNKNOWN_ACTION
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
 def create_app(
     secret: str,
     actions: Union[str, types.ModuleType] = "actions",
@@ -88,6 +135,7 @@ def create_app(
 
     executor = ActionExecutor()
     executor.register_package(actions)
+    metrics = ActionMetrics(list(executor.actions))
 
     @app.on_request
     async def require_secret(request: Request):
@@ -112,6 +160,8 @@ def create_app(
             return _error(400, "invalid body")
         sdk_utils.check_version_compatibility(action_call.get("version"))
         name = str(action_call.get("next_action"))
+        label = metrics.label(name)
+        started = time.perf_counter()
         try:
             result = await executor.run(action_call)
         except ActionExecutionRejection as exc:
@@ -124,8 +174,15 @@ def create_app(
             # The traceback goes to our log; neither the tracker nor the exception's
             # text goes back to Rasa, which would log it as is.
             logger.exception("Action %s failed", name[:100])
+            metrics.errors.labels(label).inc()
             return _error(500, "action failed")
+        finally:
+            metrics.seconds.labels(label).observe(time.perf_counter() - started)
         return response.json(result)
+
+    @app.get("/metrics")
+    async def scrape(_request: Request) -> HTTPResponse:
+        return response.raw(metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     @app.get("/actions")
     async def list_actions(_request: Request) -> HTTPResponse:

@@ -27,6 +27,7 @@ ALERTS_CHANNEL = "channels.alerts.AlertsInput"  # crisis alerts: e-mail links, i
 SOCKETIO_CHANNEL = "channels.socketio.GuardedSocketIOInput"  # Rasa's socketio, size limits, room fix
 UPLOADS_CHANNEL = "channels.uploads.UploadsInput"  # the webchat's photo upload for a report, no messages
 REMINDERS_CHANNEL = "channels.reminders.RemindersInput"  # the opt-out link of appointment reminders
+METRICS_CHANNEL = "channels.metrics.MetricsInput"  # Prometheus figures of this replica, no messages
 # Rasa's SQL tracker store that masks welfare details and erases a conversation on request.
 TRACKER_STORE = "channels.tracker_store.RedactingSQLTrackerStore"
 FACEBOOK_VARS = ("FACEBOOK_VERIFY_TOKEN", "FACEBOOK_APP_SECRET", "FACEBOOK_PAGE_ACCESS_TOKEN")
@@ -121,6 +122,7 @@ def credentials(env: Mapping[str, str]) -> Dict[str, Any]:
         ALERTS_CHANNEL: None,
         UPLOADS_CHANNEL: None,
         REMINDERS_CHANNEL: None,
+        METRICS_CHANNEL: None,
         SOCKETIO_CHANNEL: {
             "user_message_evt": "user_uttered",
             "bot_message_evt": "bot_uttered",

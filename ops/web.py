@@ -187,3 +187,27 @@ def serve(port: int, socket_url: str, host: str = "127.0.0.1") -> ThreadingHTTPS
 def settings(rasa_port: int) -> tuple[int, str]:
     port = int(os.environ.get("GRU_WEB_PORT", "8080"))
     return port, os.environ.get("GRU_SOCKET_URL", f"http://localhost:{rasa_port}")
+
+
+def write_pages(out_dir: Path) -> list[Path]:
+    """The privacy notice and the accessibility statement as static files, for a web server that
+    is not this one (the nginx image of deploy/docker, rendered at build from the territory)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pages = {
+        "confidentialite.html": privacy_page(load_privacy()),
+        "accessibilite.html": accessibility_page(load_territory()),
+    }
+    written = []
+    for name, page in pages.items():
+        (out_dir / name).write_text(page, encoding="utf-8")
+        written.append(out_dir / name)
+    return written
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 3 or sys.argv[1] != "--write-pages":
+        raise SystemExit("usage : python -m ops.web --write-pages <dossier>")
+    for path in write_pages(Path(sys.argv[2])):
+        print(path)

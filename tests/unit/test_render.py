@@ -30,6 +30,7 @@ def test_defaults_are_embedded():
         "channels.socketio.GuardedSocketIOInput",
         "channels.uploads.UploadsInput",
         "channels.reminders.RemindersInput",
+        "channels.metrics.MetricsInput",
     }
     socketio = credentials({})["channels.socketio.GuardedSocketIOInput"]
     assert socketio["session_persistence"] is True and socketio["socketio_path"] == "/socket.io"
