@@ -89,6 +89,7 @@ UNKNOWN_RETRY_S = 10.0  # a hand-off without a Chatwoot conversation is looked u
 PARIS = ZoneInfo("Europe/Paris")
 INCOMING, OUTGOING = 0, 1
 WHO = {"usager": "Usager", "assistant": "Assistant", "agent": "Agent"}
+NOT_DELIVERED_NOTE = "Message non transmis : l'usager n'est plus en relation avec un agent."
 ENDED_NOTE = {
     "citizen_left": "L'usager est revenu à l'assistant. Conversation close.",
     "not_taken": "Personne n'a répondu à temps : l'assistant a donné le contact du service.",
@@ -562,7 +563,7 @@ class ChatwootBridge:
         return web.json_response({"ok": True})
 
     async def _request_of(self, conversation: Dict[str, Any]) -> Tuple[int, Dict[str, Any]] | None:
-        """The active hand-off a Chatwoot conversation carries (custom attribute gru_handoff_id)."""
+        """The hand-off a Chatwoot conversation carries (custom attribute gru_handoff_id)."""
         try:
             conversation_id = int(conversation.get("id"))
         except (TypeError, ValueError):
@@ -576,7 +577,7 @@ class ChatwootBridge:
             return None
         rows = await asyncio.to_thread(self._rows, [request_id])
         row = rows.get(request_id)
-        if row is None or row["status"] not in queue.ACTIVE:
+        if row is None:
             return None
         if request_id in self.known and self.known[request_id].conversation_id != conversation_id:
             return None  # the id does not belong to this conversation: ignored
@@ -593,6 +594,12 @@ class ChatwootBridge:
         if not text or found is None:
             return
         request_id, row = found
+        if row["status"] not in queue.ACTIVE:
+            try:  # the agent learns at once that the citizen will not read it
+                await self.client.post(int(payload["conversation"]["id"]), NOT_DELIVERED_NOTE, private=True)
+            except ChatwootUnavailable as exc:
+                logger.error("hand-off %d: note not posted: %s", request_id, exc)
+            return
         name = str(sender.get("available_name") or sender.get("name") or "Agent")[:80]
 
         def take() -> None:
@@ -612,7 +619,7 @@ class ChatwootBridge:
         from handoff.console import CLOSED_TEXT, SUBJECT_BUTTONS  # the console imports this module
 
         found = await self._request_of(payload)
-        if found is None:
+        if found is None or found[1]["status"] not in queue.ACTIVE:
             return
         request_id, row = found
         try:

@@ -244,22 +244,24 @@ async def test_resolving_in_chatwoot_resumes_the_assistant(console, db_url, fake
     assert len(rasa.appended) == 1
 
 
-async def test_a_citizen_back_to_the_assistant_resolves_the_chatwoot_conversation(
-    console, db_url, fake, rasa
-):
+@pytest.mark.parametrize(
+    "reason, note", [("citizen_left", "revenu à l'assistant"), ("not_taken", "Personne n'a répondu à temps")]
+)
+async def test_a_hand_off_ended_here_is_resolved_in_chatwoot(console, db_url, fake, rasa, reason, note):
     conversation, _ = await opened(fake)
     rasa.trackers["citizen-1"] = {"events": []}
     await console.bridge.forward_once()
     with session_scope(db_url, write=True) as s:
-        queue.close(s, queue.active_for(s, "citizen-1"), "citizen_left", utcnow())
+        queue.close(s, queue.active_for(s, "citizen-1"), reason, utcnow())
     await console.bridge.forward_once()
-    assert conversation["status"] == "resolved"
-    assert (
-        conversation["messages"][-1]["private"]
-        and "revenu à l'assistant" in conversation["messages"][-1]["content"]
-    )
+    last = conversation["messages"][-1]
+    assert conversation["status"] == "resolved" and last["private"] and note in last["content"]
     await fake.deliver(console.webhook)
     assert rasa.appended == []  # its own resolution changes nothing for the citizen
+    fake.agent_reply(conversation["id"], "Vous êtes toujours là ?")  # too late
+    assert set(await fake.deliver(console.webhook)) == {200} and rasa.appended == []
+    last = conversation["messages"][-1]
+    assert last["private"] and "non transmis" in last["content"]
 
 
 async def test_unsigned_forged_or_stale_webhooks_are_refused(console, fake, rasa):
