@@ -5,6 +5,13 @@ A live hand-off puts the conversation in the service's queue, tells the citizen 
 and the expected wait, and pauses the conversation (ConversationPaused): Rasa keeps storing
 the citizen's messages for the agent but predicts nothing until the agent closes the
 hand-off from the console, or the citizen goes back to the assistant (channels/handoff.py).
+
+With GRU_HANDOFF=chatwoot the agents answer in Chatwoot (handoff/chatwoot.py): the queue row is
+written as with the console, and a Chatwoot conversation is opened for it. Chatwoot tells us
+nothing of its agents per service, so the service's opening hours alone decide, and the
+place and wait the citizen reads come from our own queue rows (every Chatwoot hand-off has
+one, waiting until an agent's first reply), the wait counted for one agent: an upper bound
+rather than a promise. If Chatwoot does not answer, the citizen gets the service's contact.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from actions.forms import EXITS, FormDone, FormValidation
 from actions.replies import contact_values
 from core.db import session_scope
 from core.topics import topic_label
-from handoff import callbacks, queue
+from handoff import callbacks, chatwoot, queue
 from handoff.callbacks import Contact, read_contact
 from staff.auth import agents_on_duty, utcnow
 
@@ -31,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 
 def live_handoff_enabled() -> bool:
+    """GRU_HANDOFF: « live » (the built-in console, default), « chatwoot », or « off »."""
     return os.environ.get("GRU_HANDOFF", "live") != "off"
 
 
@@ -39,16 +47,20 @@ def place_fr(place: int) -> str:
 
 
 def _join_if_staffed(
-    conversation_id: str, channel: str, service: str, topic: str | None
-) -> queue.Position | None:
+    conversation_id: str, channel: str, service: str, topic: str | None, staffed_elsewhere: bool = False
+) -> tuple[queue.Position, bool] | None:
+    """The place in the queue and whether the hand-off is new; None when nobody can answer.
+    `staffed_elsewhere`: the agents work in Chatwoot, not in the console."""
     with session_scope(write=True) as session:
         now = utcnow()
         on_duty = agents_on_duty(session, service, now)
-        if queue.active_for(session, conversation_id) is None and (
-            on_duty == 0 or queue.recently_unanswered(session, conversation_id, now)
+        already = queue.active_for(session, conversation_id) is not None
+        if not already and (
+            (on_duty == 0 and not staffed_elsewhere)
+            or queue.recently_unanswered(session, conversation_id, now)
         ):
             return None
-        return queue.join(
+        position = queue.join(
             session,
             conversation_id=conversation_id,
             channel=channel,
@@ -57,6 +69,12 @@ def _join_if_staffed(
             agents_on_duty=on_duty,
             now=now,
         )
+        return position, not already
+
+
+def _withdraw(request_id: int) -> None:
+    with session_scope(write=True) as session:
+        queue.withdraw(session, request_id)
 
 
 def service_open(service_key: str) -> bool:
@@ -68,11 +86,47 @@ async def join_queue(tracker: Any, service_key: str, topic: str | None) -> queue
     if not live_handoff_enabled() or not service_open(service_key):
         return None
     channel = tracker.get_latest_input_channel() or "rest"
+    to_chatwoot = chatwoot.enabled()
     try:
-        return await asyncio.to_thread(_join_if_staffed, tracker.sender_id, channel, service_key, topic)
+        joined = await asyncio.to_thread(
+            _join_if_staffed, tracker.sender_id, channel, service_key, topic, to_chatwoot
+        )
     except Exception as exc:  # noqa: BLE001 - the citizen still gets the service's contact
         logger.error("hand-off queue unavailable: %s", type(exc).__name__)
         return None
+    if joined is None:
+        return None
+    position, new = joined
+    if to_chatwoot and new and not await _open_in_chatwoot(tracker, position, channel, service_key, topic):
+        return None
+    return position
+
+
+async def _open_in_chatwoot(
+    tracker: Any, position: queue.Position, channel: str, service_key: str, topic: str | None
+) -> bool:
+    """The Chatwoot conversation of a new hand-off; if Chatwoot does not answer, the queue row
+    is withdrawn and the citizen gets the contact, as when nobody is on duty."""
+    try:
+        async with chatwoot.ChatwootClient(chatwoot.ChatwootConfig.from_env()) as client:
+            await chatwoot.open_conversation(
+                client,
+                request_id=position.request_id,
+                pseudonym=pseudonym(tracker.sender_id),
+                service=service_key,
+                service_name=TERRITORY.services[service_key].name,
+                topic=topic,
+                channel=channel,
+                tracker=tracker.current_state(),
+            )
+        return True
+    except (chatwoot.ChatwootUnavailable, ValueError) as exc:
+        logger.error("hand-off %d not opened in chatwoot: %s", position.request_id, exc)
+    try:
+        await asyncio.to_thread(_withdraw, position.request_id)
+    except Exception as exc:  # noqa: BLE001 - the sweep closes a row left behind
+        logger.error("hand-off %d not withdrawn: %s", position.request_id, type(exc).__name__)
+    return False
 
 
 class ActionHumanHandoff(Action):

@@ -9,7 +9,9 @@ script (plain JS, short polling every few seconds — no framework, no CDN):
   POST /api/handoffs/<id>/close            {"reason"}: the assistant resumes the conversation
 Every POST needs the session's CSRF token (form field `csrf` or header X-CSRF-Token).
 A background task hands the conversations nobody took within GRU_HANDOFF_DELAY back to the
-assistant, which offers the callback request.
+assistant, which offers the callback request. With GRU_HANDOFF=chatwoot, the agents answer in
+Chatwoot instead (handoff/chatwoot.py): a second task forwards the citizens' messages there and
+POST /chatwoot/webhook (signed by Chatwoot) brings the agents' replies and resolutions back.
 """
 
 from __future__ import annotations
@@ -28,15 +30,17 @@ from aiohttp import web
 from core.db import session_scope
 from core.territory import load_territory
 from core.topics import topic_label
-from handoff import dashboard, queue
+from handoff import chatwoot, dashboard, queue
 from handoff.agenda import Agenda
 from handoff.rasa_api import RasaApi, RasaUnavailable
+from handoff.transcript import context_slots, transcript
 from staff import auth
 from staff.models import ROLES, Agent
 
 logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
+CHATWOOT_BRIDGE = web.AppKey("chatwoot_bridge", object)  # the bridge when GRU_HANDOFF=chatwoot, else None
 SESSION_COOKIE = "gru_staff"
 LOGIN_CSRF_COOKIE = "gru_login_csrf"
 MAX_REPLY_CHARS = 2000
@@ -58,8 +62,6 @@ NOT_TAKEN_TEXT = "Aucun agent n'a pu vous répondre à temps, désolé. L'assist
 CONSOLE_ROLES = ("agent", "admin")
 HOME = {"agent": "/", "admin": "/", "statistiques": "/statistiques"}
 FORBIDDEN = {CONSOLE_ROLES: "La console est réservée aux agents et aux administrateurs."}
-# The slots the console shows as the context of a conversation (none of Rasa's own).
-HIDDEN_SLOTS = {"requested_slot", "session_started_metadata", "territory_of", "privacy_url", "form_failures"}
 
 
 def production() -> bool:
@@ -452,32 +454,6 @@ async def _json(request: web.Request) -> Dict[str, Any]:
     return body
 
 
-def current_session_events(tracker: Dict[str, Any]) -> List[Dict[str, Any]]:
-    events = tracker.get("events") or []
-    starts = [i for i, e in enumerate(events) if e.get("event") == "session_started"]
-    return events[starts[-1] :] if starts else events
-
-
-def transcript(tracker: Dict[str, Any]) -> List[Dict[str, Any]]:
-    """The messages of the current session: who (usager, assistant, agent), when, what."""
-    lines = []
-    for event in current_session_events(tracker):
-        kind = event.get("event")
-        if kind == "user" and not str(event.get("text") or "").startswith("EXTERNAL: "):
-            lines.append({"who": "usager", "text": event.get("text") or "", "at": event.get("timestamp")})
-        elif kind == "bot":
-            metadata = event.get("metadata") or {}
-            who = "agent" if metadata.get("handoff_agent") else "assistant"
-            lines.append({"who": who, "text": event.get("text") or "", "at": event.get("timestamp")})
-    return lines
-
-
-def context_slots(tracker: Dict[str, Any]) -> Dict[str, Any]:
-    """The answers given so far (slots with a value), without Rasa's own."""
-    slots = tracker.get("slots") or {}
-    return {k: v for k, v in slots.items() if v not in (None, "", [], {}) and k not in HIDDEN_SLOTS}
-
-
 def create_app(console: Console, sweep: bool = True) -> web.Application:
     app = web.Application(middlewares=[headers_middleware], client_max_size=64 * 1024)
     app.add_routes(
@@ -494,14 +470,22 @@ def create_app(console: Console, sweep: bool = True) -> web.Application:
             web.static("/static", STATIC),
         ]
     )
+    bridge = chatwoot.ChatwootBridge.from_env(console) if chatwoot.enabled() else None
+    if bridge is not None:
+        app.add_routes(bridge.routes())  # Chatwoot's webhooks (signed; not a session route)
+    app[CHATWOOT_BRIDGE] = bridge
     app.add_routes(Agenda(console).routes())  # the agents' agenda of appointments (handoff/agenda.py)
     dashboard.register(app, console)  # the statistics pages (handoff/dashboard.py)
 
     async def background(app: web.Application):
-        task = asyncio.create_task(console._sweep_forever()) if sweep else None
+        tasks = [asyncio.create_task(console._sweep_forever())] if sweep else []
+        if sweep and bridge is not None:
+            tasks.append(asyncio.create_task(bridge.forward_forever()))
         yield
-        if task is not None:
+        for task in tasks:
             task.cancel()
+        if bridge is not None:
+            await bridge.client.close()
         await console.rasa.close()
 
     app.cleanup_ctx.append(background)

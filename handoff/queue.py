@@ -154,6 +154,26 @@ def take(session: Session, request_id: int, agent: Agent, now: datetime) -> Hand
     return request
 
 
+def taken_outside(session: Session, request_id: int, now: datetime) -> bool:
+    """An agent of an external helpdesk (handoff/chatwoot.py) answered first: the hand-off is
+    taken (no console agent holds it), so the sweep no longer hands it back unanswered."""
+    done = session.execute(
+        update(HandoffRequest)
+        .where(HandoffRequest.id == request_id, HandoffRequest.status == "waiting")
+        .values(status="taken", taken_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return done.rowcount == 1
+
+
+def withdraw(session: Session, request_id: int) -> None:
+    """Forget a hand-off that never reached an agent's tool (the helpdesk did not answer): the
+    citizen gets the contact instead, as when nobody is on duty, and no row is left behind."""
+    request = session.get(HandoffRequest, request_id)
+    if request is not None and request.status == "waiting":
+        session.delete(request)
+
+
 def held_by(session: Session, request_id: int, agent: Agent) -> HandoffRequest | None:
     request = session.get(HandoffRequest, request_id)
     if request is None or request.status != "taken" or request.agent_id != agent.id:
