@@ -351,6 +351,10 @@ def main() -> int:
             file=sys.stderr,
         )
         return 1
+    problem = http.public_url_problem()
+    if problem:  # the management and cancellation links given to ANTS would lead nowhere
+        print(problem, file=sys.stderr)
+        return 1
     raw_port = (os.environ.get("GRU_HUB_PORT") or str(DEFAULT_PORT)).strip()
     if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
         print(f"GRU_HUB_PORT invalide : « {raw_port} » (numéro de port attendu, ex. 5100).", file=sys.stderr)

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Dict, List, Mapping
 from urllib.parse import urlsplit
 
+from core import http
 from ops import servers
 
 ROOT = servers.ROOT
@@ -377,6 +378,10 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--certificate", default="/etc/ssl/gru/fullchain.pem")
     parser.add_argument("--certificate-key", default="/etc/ssl/gru/privkey.pem")
     args = parser.parse_args(argv)
+    problem = http.public_url_problem() if args.command in ("up", "jobs") else None
+    if problem:  # links to the citizens and to ANTS would lead nowhere
+        print(problem, file=sys.stderr)
+        return 1
     if args.command == "jobs":
         return run_jobs()
     settings = Settings.from_env()
