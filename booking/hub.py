@@ -5,6 +5,7 @@ the booking database, or the free slots of Publik Chrono (a commune whose Chrono
 connected to ANTS does not start this hub: its slots would be listed twice).
 
     GRU_HUB_TOKEN=... python -m booking.hub   # GRU_HUB_PORT (5100), GRU_PUBLIC_URL, GRU_HUB_HOST (0.0.0.0)
+    # the links it gives ANTS start with core.http.pages_url(): GRU_PUBLIC_URL, else the pages' port
 
 Published shapes (every route but /health needs the header X-HUB-RDV-AUTH-TOKEN):
 
@@ -359,7 +360,7 @@ def main() -> int:
     if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
         print(f"GRU_HUB_PORT invalide : « {raw_port} » (numéro de port attendu, ex. 5100).", file=sys.stderr)
         return 1
-    public_url = http.public_url()
+    public_url = http.pages_url()  # the pages ANTS sends citizens to
     host = (os.environ.get("GRU_HUB_HOST") or "0.0.0.0").strip()
     try:
         app = create_app(token, public_url)

@@ -113,6 +113,24 @@ def public_url(env: Mapping[str, str] = os.environ) -> str:
     return (env.get("GRU_PUBLIC_URL") or DEFAULT_PUBLIC_URL).strip().rstrip("/")
 
 
+DEFAULT_PAGES_PORT = 5200  # portal/ (python -m portal), GRU_PAGES_PORT
+
+
+def pages_url(env: Mapping[str, str] = os.environ) -> str:
+    """The base of the appointment pages' links (`/rendez-vous…`, portal/): in the management links
+    of the reminders and the pages, and in what the ANTS hub and the ANTS declarations give out.
+
+    GRU_PUBLIC_URL when it is set: on a server the reverse proxy sends /rendez-vous to the pages.
+    Unset (`make run`), the pages' own origin, http://localhost:$GRU_PAGES_PORT: the default public
+    URL is Rasa's (5005), which does not serve the pages, and a laptop has no proxy. The links to
+    Rasa's own routes (/webhooks/…) keep `public_url()`.
+    """
+    if (env.get("GRU_PUBLIC_URL") or "").strip():
+        return public_url(env)
+    port = (env.get("GRU_PAGES_PORT") or "").strip()
+    return f"http://localhost:{port if port.isdigit() else DEFAULT_PAGES_PORT}"
+
+
 def production(env: Mapping[str, str] = os.environ) -> bool:
     """Production mode: GRU_ENV=production (deploy/gru.env.example sets it; secure cookies, and the
     public address below is required)."""

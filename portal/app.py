@@ -830,7 +830,7 @@ def create_app(
     app[CONFIG_KEY] = config or load_booking_config()
     app[AGENDA_KEY] = agenda or booking_backend(url, config=app[CONFIG_KEY])
     app[ANTS_KEY] = ants or AntsSettings.from_env()
-    app[PUBLIC_KEY] = (public_url or links.public_url()).rstrip("/")
+    app[PUBLIC_KEY] = (public_url or links.pages_url()).rstrip("/")
     templates = Environment(
         loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(default=True)
     )
