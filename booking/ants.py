@@ -12,9 +12,12 @@ header ``x-rdv-opt-auth-token``)::
                          &management_url=..
     DELETE /appointments?application_id=..&meeting_point_id=..&meeting_point=..&appointment_date=..
 
+Times go both ways as ANTS's own client reads them (`ants_datetime`): the wall-clock time of the
+meeting point followed by a literal Z, the format our hub serves too (README « ANTS client check »).
+
 HTTP goes through :mod:`core.http` (one shared session per process, the GRU_ANTS_TIMEOUT budget per
-call, retries for GET /status only). Privacy: the operator log line written for each call carries the
-endpoint, the HTTP status and the
+call in the conversation, ANTS's own 15 s in the background outbox, retries for GET /status only).
+Privacy: the operator log line written for each call carries the endpoint, the HTTP status and the
 duration only -- never an application id, a token or any other personal data. Exception messages
 follow the same rule (the underlying aiohttp exception, whose text may contain the full URL, is not
 chained).
@@ -27,12 +30,13 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp
 
+from core import clock
 from core.http import JsonClient, Rejected, Unavailable, timeout_from_env
 from core.text import format_date_fr as _format_day_fr
 from core.text import format_time_fr
@@ -41,7 +45,11 @@ logger = logging.getLogger(__name__)
 
 AUTH_HEADER = "x-rdv-opt-auth-token"
 DOWN_POLICIES = ("refuse", "flag")
-DEFAULT_TIMEOUT_S = 5.0
+DEFAULT_TIMEOUT_S = 5.0  # a citizen waits in the chat or on the page: ANTS counts as down after it
+# What ANTS's own client waits for this API (hubrdvmairie 3.4.1, services/search_meetings.py:24, 72):
+# the budget of the background outbox (booking/ants_sync.py), where nobody waits.
+ANTS_OWN_TIMEOUT_S = 15.0
+ANTS_DATETIME = "%Y-%m-%dT%H:%MZ"
 STATUSES = ("validated", "consumed", "declared", "unknown", "expired")
 APPLICATION_ID_RE = re.compile(r"^[A-Za-z0-9]{10}$")
 
@@ -159,13 +167,32 @@ def format_date_fr(moment: datetime) -> str:
     return f"{_format_day_fr(moment.date(), with_weekday=False)} à {format_time_fr(moment.time())}"
 
 
+def ants_datetime(moment: datetime) -> str:
+    """A moment as ANTS reads it: the territory's wall-clock time, to the minute, and a literal Z.
+
+    Why not UTC: ANTS's client parses "%Y-%m-%dT%H:%MZ" into a naive time and shows it as is
+    (hubrdvmairie 3.4.1, models/editor.py:311-330; « l'heure qui sera affichée est l'heure exacte
+    que l'on trouve dans la réponse », controllers/routes/external.py:146), and compares the hub's
+    times with the declared ones the same way (services/search_meetings.py:93-125). RDV Service
+    Public sends its local times like this. A naive moment is taken as local already.
+    """
+    return clock.local(moment).strftime(ANTS_DATETIME)
+
+
 def _parse_iso(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
+    """An appointment time read from ANTS, naive when it is a wall-clock time (a Z, no offset or a
+    zero offset: ANTS's convention, see `ants_datetime`); a real offset is kept."""
+    if not isinstance(value, str) or not value.strip():
         return None
+    text = value.strip()
+    text = text[:-1] if text.endswith(("Z", "z")) else text
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text)
     except ValueError:
         return None
+    if moment.tzinfo is not None and moment.utcoffset() == timedelta(0):
+        moment = moment.replace(tzinfo=None)
+    return moment
 
 
 def _existing_appointment_reason(appointments: list[dict]) -> str:
@@ -225,15 +252,6 @@ def _build_check(application_id: str, entry: Any) -> ApplicationCheck:
         bookable=bookable,
         reason_fr=None if bookable else _reason_fr(application_id, status, appointments),
     )
-
-
-def _iso(moment: datetime) -> str:
-    """ISO 8601 with offset; a naive datetime is taken as Europe/Paris local time."""
-    if moment.tzinfo is None:
-        if PARIS_TZ is None:  # pragma: no cover
-            raise ValueError("appointment_date must be timezone-aware (no tz database available)")
-        moment = moment.replace(tzinfo=PARIS_TZ)
-    return moment.isoformat(timespec="seconds")
 
 
 def _require_text(name: str, value: Any) -> str:
@@ -324,7 +342,7 @@ class AntsClient:
             ("application_id", normalize_application_id(application_id)),
             ("meeting_point_id", _require_text("meeting_point_id", meeting_point_id)),
             ("meeting_point", _require_text("meeting_point", meeting_point)),
-            ("appointment_date", _iso(appointment_date)),
+            ("appointment_date", ants_datetime(appointment_date)),
             ("management_url", _require_text("management_url", management_url)),
         ]
         self._expect_success("POST", await self._call("POST", "/appointments", params))
@@ -341,7 +359,7 @@ class AntsClient:
             ("application_id", normalize_application_id(application_id)),
             ("meeting_point_id", _require_text("meeting_point_id", meeting_point_id)),
             ("meeting_point", _require_text("meeting_point", meeting_point)),
-            ("appointment_date", _iso(appointment_date)),
+            ("appointment_date", ants_datetime(appointment_date)),
         ]
         self._expect_success("DELETE", await self._call("DELETE", "/appointments", params))
 

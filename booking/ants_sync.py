@@ -21,13 +21,13 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
 from booking import engine
-from booking.ants import AntsClient, AntsError, AntsRejected, AntsSettings
+from booking.ants import ANTS_OWN_TIMEOUT_S, AntsClient, AntsError, AntsRejected, AntsSettings
 from booking.models import AntsOutbox, Appointment
 from core import clock
 from core.db import session_scope
@@ -390,7 +390,9 @@ async def process_outbox(
     rows = await asyncio.to_thread(_claim_due, moment, limit, url)
     if rows:
         attempts = max_attempts or max_attempts_from_env()
-        outcomes = await _attempt(AntsClient(settings), rows, moment, attempts, url)
+        # Nobody waits here: ANTS's own client budget, so a slow success is not resent as a failure.
+        patient = replace(settings, timeout_s=max(settings.timeout_s, ANTS_OWN_TIMEOUT_S))
+        outcomes = await _attempt(AntsClient(patient), rows, moment, attempts, url)
         for outcome in outcomes.values():
             summary[outcome] += 1
         for reference in dict.fromkeys(

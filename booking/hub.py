@@ -5,6 +5,7 @@ the booking database, or the free slots of Publik Chrono (a commune whose Chrono
 connected to ANTS does not start this hub: its slots would be listed twice).
 
     GRU_HUB_TOKEN=... python -m booking.hub   # GRU_HUB_PORT (5100), GRU_PUBLIC_URL, GRU_HUB_HOST (0.0.0.0)
+    # the links it gives ANTS start with core.http.pages_url(): GRU_PUBLIC_URL, else the pages' port
 
 Published shapes (every route but /health needs the header X-HUB-RDV-AUTH-TOKEN):
 
@@ -13,15 +14,20 @@ Published shapes (every route but /health needs the header X-HUB-RDV-AUTH-TOKEN)
           "city_name", "website", "city_logo"}]
     GET /availableTimeSlots?meeting_point_ids=A&meeting_point_ids=B&start_date=YYYY-MM-DD
                            &end_date=YYYY-MM-DD&reason=CNI|PASSPORT|CNI-PASSPORT&documents_number=N
-        {"A": [{"datetime": "2026-12-19T08:00Z", "callback_url": ".../rendez-vous?site=A&start=..."}]}
-    GET /searchApplicationIds?application_ids=X&application_ids=Y
+        {"A": [{"datetime": "2026-12-19T09:00Z", "callback_url": ".../rendez-vous?site=A&start=..."}]}
+    GET /searchApplicationIds?application_ids=X&application_ids=Y   (or "X,Y", "X;Y", "X Y"…)
         {"X": [{"meeting_point", "datetime", "management_url", "cancel_url"}], "Y": []}
     GET /health
         {"status": "ok"}
 
-Database times are Paris wall-clock times; ANTS gets UTC with a Z suffix. The database
-work runs in a worker thread so the event loop keeps answering (ANTS waits 15 s at most);
-an agenda that does not answer within 12 s, or is down, gets ANTS a 503.
+Checked against ANTS's own client, the PyPI package `hubrdvmairie` 3.4.1 (README « ANTS client
+check »). Times are the territory's wall-clock times followed by a literal Z, as ANTS reads them
+(booking/ants.py, `ants_datetime`): a 09:00 appointment is "…T09:00Z". ANTS waits 20 s for
+/getManagedMeetingPoints, 15 s for /availableTimeSlots and 5 s for /searchApplicationIds; each
+route here cuts its own work well before (BUDGET_S), so ANTS gets a clean 503 rather than a cut
+connection. Any answer but 200 marks the whole editor « down » on ANTS's side, so a date range
+longer than MAX_RANGE_DAYS is shortened, not refused, and a number of documents we cannot book
+gets empty lists. The database work runs in a worker thread so the event loop keeps answering.
 One log line per request: method, path, status, duration — never a query string, so no
 application number or other personal data reaches the logs.
 """
@@ -35,24 +41,30 @@ import os
 import re
 import sys
 import time
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta
 from typing import Any, Awaitable, Callable, Dict, List
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
 from booking import engine
+from booking.ants import ants_datetime
 from booking.config import BookingConfig, load_booking_config
 from booking.connector import BookingBackend, BookingUnavailable, booking_backend
-from core import clock, http
+from core import http
 
 logger = logging.getLogger("booking.hub")  # same name under python -m
 
 AUTH_HEADER = "X-HUB-RDV-AUTH-TOKEN"
 DEFAULT_PORT = 5100
-MAX_RANGE_DAYS = 62
-MAX_DOCUMENTS = 10
-DB_TIMEOUT_S = 12.0  # below ANTS's 15 s, so ANTS gets a clean 503 rather than a cut connection
+MAX_RANGE_DAYS = 62  # longer ranges are cut here (no slot lies beyond the 60-day booking window)
+MAX_DOCUMENTS = 10  # more documents than this: no slot (empty lists), not an error
+# How long ANTS's client waits for each route (hubrdvmairie 3.4.1, models/editor.py: lines 83,
+# 218 and 439), and the budget we give our own work on it: a margin for the network and the JSON.
+ANTS_WAITS_S = {"/getManagedMeetingPoints": 20.0, "/availableTimeSlots": 15.0, "/searchApplicationIds": 5.0}
+BUDGET_S = {"/getManagedMeetingPoints": 15.0, "/availableTimeSlots": 12.0, "/searchApplicationIds": 3.5}
+# Separators ANTS accepts inside one application_ids value (controllers/routes/external.py:240).
+_ID_SEPARATORS = re.compile(r"[,;:\-/.\s]+")
 PUBLIC_PATHS = frozenset({"/health"})
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -98,17 +110,11 @@ def cancel_url(base: str, reference: str) -> str:
 # ---- helpers -------------------------------------------------------------------------------
 
 
-def to_utc_z(local: datetime) -> str:
-    """A naive wall-clock time of the territory as ANTS wants it: UTC, minutes, Z suffix."""
-    aware = clock.local(local)
-    return aware.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
-
-
-def _multi(request: web.Request, name: str) -> List[str]:
-    """All values of a repeated and/or comma-separated parameter, stripped, deduplicated."""
+def _multi(request: web.Request, name: str, separators: re.Pattern = re.compile(",")) -> List[str]:
+    """All values of a repeated and/or separated parameter, stripped, deduplicated."""
     values: List[str] = []
     for raw in request.query.getall(name, []):
-        for part in raw.split(","):
+        for part in separators.split(raw):
             part = part.strip()
             if part and part not in values:
                 values.append(part)
@@ -131,9 +137,9 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-async def _in_thread(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run blocking database work in the default executor, bounded by DB_TIMEOUT_S."""
-    return await asyncio.wait_for(asyncio.to_thread(function, *args, **kwargs), DB_TIMEOUT_S)
+async def _in_thread(request: web.Request, function: Callable[..., Any], *args: Any) -> Any:
+    """Run blocking database work in the default executor, bounded by the route's budget."""
+    return await asyncio.wait_for(asyncio.to_thread(function, *args), BUDGET_S[request.path])
 
 
 # ---- middlewares ---------------------------------------------------------------------------
@@ -164,7 +170,7 @@ async def handle_errors(request: web.Request, handler: Handler) -> web.StreamRes
     except BadRequest as exc:
         return _error(400, str(exc))
     except asyncio.TimeoutError:
-        logger.error("%s: database too slow (> %.0f s)", request.path, DB_TIMEOUT_S)
+        logger.error("%s: agenda too slow (> %.1f s)", request.path, BUDGET_S.get(request.path, 0.0))
         return _error(503, "service temporarily unavailable")
     except BookingUnavailable as exc:  # Publik Chrono down or too slow
         logger.error("%s: booking agenda unavailable (%s)", request.path, exc.kind)
@@ -212,24 +218,27 @@ def _meeting_points(agenda: BookingBackend) -> List[Dict[str, Any]]:
 
 
 async def managed_meeting_points(request: web.Request) -> web.Response:
-    return web.json_response(await _in_thread(_meeting_points, request.app[AGENDA_KEY]))
+    return web.json_response(await _in_thread(request, _meeting_points, request.app[AGENDA_KEY]))
 
 
 def _slot_query(request: web.Request, config: BookingConfig) -> tuple[List[str], date, date, int]:
+    """The query; a duration of 0 means « no slot can hold that many documents »."""
     ids = _multi(request, "meeting_point_ids")
     if not ids:
         raise BadRequest("meeting_point_ids is required")
     first, last = _date_param(request, "start_date"), _date_param(request, "end_date")
     if last < first:
         raise BadRequest("end_date must not be before start_date")
-    if (last - first).days > MAX_RANGE_DAYS:
-        raise BadRequest(f"the date range must not exceed {MAX_RANGE_DAYS} days")
+    # ANTS asks up to 150 days ahead when it has no range (editor.py:205-207): shortened, not refused.
+    last = min(last, first + timedelta(days=MAX_RANGE_DAYS))
     reason = request.query.get("reason", "CNI").strip() or "CNI"
     if reason not in engine.DOCUMENT_REASON.values():
         raise BadRequest("reason must be one of CNI, PASSPORT, CNI-PASSPORT")
     raw_number = request.query.get("documents_number", "1").strip() or "1"
-    if not raw_number.isdigit() or not 1 <= int(raw_number) <= MAX_DOCUMENTS:
-        raise BadRequest(f"documents_number must be an integer between 1 and {MAX_DOCUMENTS}")
+    if not raw_number.isdigit() or int(raw_number) < 1:
+        raise BadRequest("documents_number must be a positive integer")
+    if int(raw_number) > MAX_DOCUMENTS:
+        return ids, first, last, 0
     # For CNI-PASSPORT, ANTS already counts both documents of each person.
     return ids, first, last, int(raw_number) * config.minutes_per_document
 
@@ -237,6 +246,9 @@ def _slot_query(request: web.Request, config: BookingConfig) -> tuple[List[str],
 async def available_time_slots(request: web.Request) -> web.Response:
     config = request.app[CONFIG_KEY]
     ids, first, last, duration = _slot_query(request, config)
+    result: Dict[str, List[Dict[str, str]]] = {mp_id: [] for mp_id in ids}
+    if not duration:
+        return web.json_response(result)
     clock = request.app[CLOCK_KEY]
     slots = await asyncio.wait_for(
         request.app[AGENDA_KEY].available_slots(
@@ -248,32 +260,30 @@ async def available_time_slots(request: web.Request) -> web.Response:
             config=config,
             service="identity",  # bulky-waste rounds are not ANTS meeting points
         ),
-        DB_TIMEOUT_S,
+        BUDGET_S[request.path],
     )
     base = request.app[PUBLIC_URL_KEY]
-    result: Dict[str, List[Dict[str, str]]] = {mp_id: [] for mp_id in ids}
     seen: set[tuple[str, datetime]] = set()
     for slot in slots:
         if (slot.site_id, slot.start) in seen:  # overlapping openings may yield a start twice
             continue
         seen.add((slot.site_id, slot.start))
-        result[slot.site_id].append(
-            {"datetime": to_utc_z(slot.start), "callback_url": callback_url(base, slot.site_id, slot.start)}
-        )
+        link = callback_url(base, slot.site_id, slot.start)
+        result[slot.site_id].append({"datetime": ants_datetime(slot.start), "callback_url": link})
     return web.json_response(result)
 
 
 async def search_application_ids(request: web.Request) -> web.Response:
-    ids = _multi(request, "application_ids")
+    ids = _multi(request, "application_ids", _ID_SEPARATORS)
     if not ids:
         raise BadRequest("application_ids is required")
-    found = await _in_thread(request.app[AGENDA_KEY].appointments_for_applications, ids)
+    found = await _in_thread(request, request.app[AGENDA_KEY].appointments_for_applications, ids)
     base = request.app[PUBLIC_URL_KEY]
     result = {
         application_id: [
             {
                 "meeting_point": view.site_name,
-                "datetime": to_utc_z(view.start),
+                "datetime": ants_datetime(view.start),
                 "management_url": management_url(base, view.reference),
                 "cancel_url": cancel_url(base, view.reference),
             }
@@ -342,11 +352,15 @@ def main() -> int:
             file=sys.stderr,
         )
         return 1
+    problem = http.public_url_problem()
+    if problem:  # the management and cancellation links given to ANTS would lead nowhere
+        print(problem, file=sys.stderr)
+        return 1
     raw_port = (os.environ.get("GRU_HUB_PORT") or str(DEFAULT_PORT)).strip()
     if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
         print(f"GRU_HUB_PORT invalide : « {raw_port} » (numéro de port attendu, ex. 5100).", file=sys.stderr)
         return 1
-    public_url = http.public_url()
+    public_url = http.pages_url()  # the pages ANTS sends citizens to
     host = (os.environ.get("GRU_HUB_HOST") or "0.0.0.0").strip()
     try:
         app = create_app(token, public_url)

@@ -616,6 +616,10 @@ async def run_pass(
 async def _main() -> int:
     from core import http
 
+    problem = http.public_url_problem()
+    if problem:  # every reminder carries links built on it
+        print(problem, file=sys.stderr)
+        return 1
     try:
         hours_before(env=os.environ)
         max_attempts_from_env()

@@ -34,6 +34,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequen
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from tenacity import (
@@ -110,6 +111,49 @@ def public_url(env: Mapping[str, str] = os.environ) -> str:
     """The deployment's public base URL (GRU_PUBLIC_URL), without a trailing slash: the links
     sent to citizens and to ANTS (pages, calendars, alerts, appointment management)."""
     return (env.get("GRU_PUBLIC_URL") or DEFAULT_PUBLIC_URL).strip().rstrip("/")
+
+
+DEFAULT_PAGES_PORT = 5200  # portal/ (python -m portal), GRU_PAGES_PORT
+
+
+def pages_url(env: Mapping[str, str] = os.environ) -> str:
+    """The base of the appointment pages' links (`/rendez-vous…`, portal/): in the management links
+    of the reminders and the pages, and in what the ANTS hub and the ANTS declarations give out.
+
+    GRU_PUBLIC_URL when it is set: on a server the reverse proxy sends /rendez-vous to the pages.
+    Unset (`make run`), the pages' own origin, http://localhost:$GRU_PAGES_PORT: the default public
+    URL is Rasa's (5005), which does not serve the pages, and a laptop has no proxy. The links to
+    Rasa's own routes (/webhooks/…) keep `public_url()`.
+    """
+    if (env.get("GRU_PUBLIC_URL") or "").strip():
+        return public_url(env)
+    port = (env.get("GRU_PAGES_PORT") or "").strip()
+    return f"http://localhost:{port if port.isdigit() else DEFAULT_PAGES_PORT}"
+
+
+def production(env: Mapping[str, str] = os.environ) -> bool:
+    """Production mode: GRU_ENV=production (deploy/gru.env.example sets it; secure cookies, and the
+    public address below is required)."""
+    return (env.get("GRU_ENV") or "").strip().lower() == "production"
+
+
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+
+
+def public_url_problem(env: Mapping[str, str] = os.environ) -> str | None:
+    """In production, the one French line saying what to set when GRU_PUBLIC_URL is missing, not
+    https or local (links to the citizens and to ANTS would lead nowhere); None otherwise."""
+    if not production(env):
+        return None
+    raw = (env.get("GRU_PUBLIC_URL") or "").strip()
+    advice = "indiquez l'adresse publique https de l'assistant, par exemple GRU_PUBLIC_URL=https://assistant.mairie.fr"
+    if not raw:
+        return f"GRU_PUBLIC_URL manque en production (GRU_ENV=production) : {advice}."
+    parts = urlsplit(raw)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" or not host or host in _LOCAL_HOSTS or host.startswith("127."):
+        return f"GRU_PUBLIC_URL « {raw} » ne convient pas en production (GRU_ENV=production) : {advice}."
+    return None
 
 
 def timeout_from_env(name: str, default: float, env: Mapping[str, str] = os.environ) -> float:

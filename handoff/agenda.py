@@ -46,7 +46,7 @@ from booking.ants import AntsSettings
 from booking.models import Site
 from booking.operations import AgendaError
 from core.db import session_scope
-from core.http import public_url
+from core.http import pages_url
 from core.text import WEEKDAYS_FR, format_date_fr
 from staff.models import Agent
 
@@ -188,7 +188,7 @@ class Agenda:
     def __init__(self, console: Console, ants: AntsSettings | None = None, public: str | None = None):
         self.console = console
         self.ants = ants if ants is not None else AntsSettings.from_env()
-        self.public_url = public or public_url()
+        self.public_url = public or pages_url()  # the management link declared to ANTS
         self.templates = Environment(
             loader=FileSystemLoader(TEMPLATES),
             autoescape=select_autoescape(["html"]),

@@ -1,4 +1,5 @@
-"""The production shape on one machine: 2 Rasa replicas and 2 action servers behind nginx.
+"""The production shape on one machine: 2 Rasa replicas, 2 action servers and the appointment
+pages behind nginx.
 
     python -m ops.production up       # start everything, print the addresses, return
     python -m ops.production down     # stop everything `up` started
@@ -12,6 +13,10 @@ What `up` starts, all on loopback (`make prod-up` / `make prod-down`):
   address that spreads Rasa's action calls over the action servers;
 - GRU_PROD_RASA_REPLICAS Rasa processes (2) and GRU_PROD_ACTION_REPLICAS action servers (2),
   started in parallel (Rasa's start-up is CPU-bound, about a minute each);
+- GRU_PROD_PAGES_REPLICAS appointment pages (1, `python -m portal` on GRU_PROD_PAGES_PORT 5200),
+  behind nginx's /rendez-vous. They keep nothing per process (the CSRF token is a double-submit
+  cookie, failed tries are rows of the database keyed by the shared GRU_ATTEMPTS_SECRET), so more
+  can be added; one is enough for a commune's traffic;
 - the periodic jobs (ops/jobs.py) in one process: one scheduler for the whole shape.
 They share the PostgreSQL tracker store and application database (created when missing)
 and the Redis lock store, which also holds the request-rate counters (channels/rate.py).
@@ -34,6 +39,7 @@ from pathlib import Path
 from typing import Dict, List, Mapping
 from urllib.parse import urlsplit
 
+from core import http
 from ops import servers
 
 ROOT = servers.ROOT
@@ -48,6 +54,8 @@ DEFAULTS = {
     "GRU_PROD_ACTION_PORT": "5055",  # action servers on 5055, 5056, …
     "GRU_PROD_RASA_REPLICAS": "2",
     "GRU_PROD_ACTION_REPLICAS": "2",
+    "GRU_PROD_PAGES_PORT": "5200",  # pages on 5200, 5201, …
+    "GRU_PROD_PAGES_REPLICAS": "1",
     "GRU_TRACKER_STORE_URL": "postgresql://postgres@127.0.0.1:5432/gru_tracker",
     "GRU_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/gru",
     "GRU_LOCK_STORE_URL": "redis://127.0.0.1:6379/0",
@@ -73,6 +81,7 @@ class Settings:
     actions_proxy_port: int
     rasa_ports: List[int]
     action_ports: List[int]
+    pages_ports: List[int]
     env: Dict[str, str]
     model: Path
 
@@ -82,6 +91,7 @@ class Settings:
         rasa_port, action_port = int(full["GRU_PROD_RASA_PORT"]), int(full["GRU_PROD_ACTION_PORT"])
         rasa_ports = full.get("GRU_PROD_RASA_PORTS") or ""
         action_ports = full.get("GRU_PROD_ACTION_PORTS") or ""
+        pages_port, pages_ports = int(full["GRU_PROD_PAGES_PORT"]), full.get("GRU_PROD_PAGES_PORTS") or ""
         return cls(
             state_dir=Path(full["GRU_PROD_DIR"]),
             proxy_port=int(full["GRU_PROXY_PORT"]),
@@ -90,6 +100,8 @@ class Settings:
             or [rasa_port + i for i in range(int(full["GRU_PROD_RASA_REPLICAS"]))],
             action_ports=[int(p) for p in action_ports.split(",") if p]
             or [action_port + i for i in range(int(full["GRU_PROD_ACTION_REPLICAS"]))],
+            pages_ports=[int(p) for p in pages_ports.split(",") if p]
+            or [pages_port + i for i in range(int(full["GRU_PROD_PAGES_REPLICAS"]))],
             env=full,
             model=model or Path(full.get("GRU_MODEL") or ROOT / "models"),
         )
@@ -177,6 +189,7 @@ def nginx_values(settings: Settings) -> Dict[str, object]:
     return {
         "rasa_ports": settings.rasa_ports,
         "action_ports": settings.action_ports,
+        "pages_ports": settings.pages_ports,
         "actions_port": settings.actions_proxy_port,
         "rate_per_second": int(settings.env.get("GRU_PROXY_RATE_PER_SECOND", "10")),
         "rate_burst": int(settings.env.get("GRU_PROXY_RATE_BURST", "40")),
@@ -281,6 +294,8 @@ def up(settings: Settings, timeout: float = 300.0, quiet: bool = False) -> Produ
         if not env.get(name):  # one value for every replica, kept across restarts
             env[name] = servers.persistent_secret(state / "secrets" / name.lower())
     env["GRU_ACTION_SERVER_URL"] = f"http://127.0.0.1:{settings.actions_proxy_port}/webhook"
+    # The links we give out go through nginx, as on a server (/rendez-vous to the pages).
+    env.setdefault("GRU_PUBLIC_URL", settings.url)
     say("Production locale : bases PostgreSQL (suivi des conversations, application)…")
     for variable in ("GRU_TRACKER_STORE_URL", "GRU_DATABASE_URL"):
         ensure_database(env[variable])
@@ -289,9 +304,10 @@ def up(settings: Settings, timeout: float = 300.0, quiet: bool = False) -> Produ
     production = Production(settings)
     popen = dict(cwd=ROOT, env=env, start_new_session=True, umask=servers.PRIVATE_UMASK)
 
-    def spawn(name: str, command: List[str]) -> subprocess.Popen:
+    def spawn(name: str, command: List[str], **extra_env: str) -> subprocess.Popen:
         log = open(state / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, **popen)
+        options = {**popen, "env": {**env, **extra_env}}
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, **options)
         log.close()
         production.processes[name] = proc.pid
         production.save()
@@ -324,6 +340,15 @@ def up(settings: Settings, timeout: float = 300.0, quiet: bool = False) -> Produ
             )
             for i, port in enumerate(settings.rasa_ports)
         }
+        pages = {
+            f"pages-{i + 1}": spawn(
+                f"pages-{i + 1}",
+                [str(servers.BIN / "python"), "-m", "portal"],
+                GRU_PAGES_PORT=str(port),
+                GRU_PAGES_HOST="127.0.0.1",
+            )
+            for i, port in enumerate(settings.pages_ports)
+        }
         spawn("jobs", [str(servers.BIN / "python"), "-m", "ops.production", "jobs"])
         conf = state / "nginx.conf"
         conf.write_text(render_local_nginx(settings), encoding="utf-8")
@@ -335,6 +360,9 @@ def up(settings: Settings, timeout: float = 300.0, quiet: bool = False) -> Produ
             [NGINX, "-p", str(state), "-e", str(state / "nginx-error.log"), "-c", str(conf)], check=True
         )
         for (name, proc), port in zip(actions.items(), settings.action_ports, strict=True):
+            servers.wait_http(f"http://127.0.0.1:{port}/health", timeout, proc)
+            say(f"  {name} prêt ({time.monotonic() - started:.0f} s)")
+        for (name, proc), port in zip(pages.items(), settings.pages_ports, strict=True):
             servers.wait_http(f"http://127.0.0.1:{port}/health", timeout, proc)
             say(f"  {name} prêt ({time.monotonic() - started:.0f} s)")
         for (name, proc), port in zip(rasas.items(), settings.rasa_ports, strict=True):
@@ -377,6 +405,10 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--certificate", default="/etc/ssl/gru/fullchain.pem")
     parser.add_argument("--certificate-key", default="/etc/ssl/gru/privkey.pem")
     args = parser.parse_args(argv)
+    problem = http.public_url_problem() if args.command in ("up", "jobs") else None
+    if problem:  # links to the citizens and to ANTS would lead nowhere
+        print(problem, file=sys.stderr)
+        return 1
     if args.command == "jobs":
         return run_jobs()
     settings = Settings.from_env()
@@ -412,6 +444,7 @@ def main(argv: List[str] | None = None) -> int:
         f"  REST     : curl -s {production.url}/webhooks/rest/webhook "
         '-d \'{"sender":"moi","message":"Bonjour"}\'\n'
         f"  socketio : {production.url}/socket.io/ (widget du site)\n"
+        f"  rendez-vous : {production.url}/rendez-vous/nouveau (pages ouvertes par l'ANTS)\n"
         f"  répliques: {', '.join(f'127.0.0.1:{p}' for p in settings.rasa_ports)}\n"
         f"  journaux : {settings.state_dir / 'logs'}\n"
         "Arrêt : make prod-down",

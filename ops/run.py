@@ -76,6 +76,9 @@ def main() -> int:
     print("  base de rendez-vous préparée, puis serveur d'actions et Rasa lancés…", flush=True)
     progress = StartupProgress(action_port, rasa_port)
     pages_port = int(os.environ.get("GRU_PAGES_PORT", "5200"))
+    # The appointment links of this process's jobs (reminders) point at the pages' own port
+    # when GRU_PUBLIC_URL is unset (core.http.pages_url): there is no proxy under `make run`.
+    os.environ.setdefault("GRU_PAGES_PORT", str(pages_port))
     # Rasa's HTTP API for the agent console only, closed by a token drawn per start.
     os.environ.setdefault("GRU_RASA_TOKEN", secrets.token_urlsafe(32))
     os.environ.setdefault("RASA_PORT", str(rasa_port))

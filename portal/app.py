@@ -56,6 +56,7 @@ from booking.connector import BookingBackend, BookingUnavailable, booking_backen
 from booking.facts import load_national_facts
 from booking.hub import PAGES_PATH, cancel_path, management_path
 from core import clock
+from core.http import public_url_problem
 from core.territory import load_territory
 from core.text import format_date_fr, format_time_fr
 
@@ -829,7 +830,7 @@ def create_app(
     app[CONFIG_KEY] = config or load_booking_config()
     app[AGENDA_KEY] = agenda or booking_backend(url, config=app[CONFIG_KEY])
     app[ANTS_KEY] = ants or AntsSettings.from_env()
-    app[PUBLIC_KEY] = (public_url or links.public_url()).rstrip("/")
+    app[PUBLIC_KEY] = (public_url or links.pages_url()).rstrip("/")
     templates = Environment(
         loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(default=True)
     )
@@ -855,6 +856,10 @@ def create_app(
 
 
 def main() -> int:
+    problem = public_url_problem()
+    if problem:  # the signed links these pages give out would lead nowhere
+        print(problem, file=sys.stderr)
+        return 1
     raw_port = (os.environ.get("GRU_PAGES_PORT") or str(DEFAULT_PORT)).strip()
     if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
         print(

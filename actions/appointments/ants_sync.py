@@ -9,7 +9,7 @@ from typing import Dict, List, Tuple
 from booking import ants_sync as outbox
 from booking import engine
 from booking.ants import AntsClient, AntsError, AntsSettings, AntsUnavailable
-from core.http import public_url
+from core.http import pages_url
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ async def check_with_ants(ids: List[str], site_id: str) -> Tuple[Dict[str, str |
 async def declare_to_ants(appt: engine.AppointmentView) -> bool:
     """Declare to ANTS through the outbox (booking/ants_sync.py): True when something could not
     be sent now — the appointment is « à vérifier » and the outbox retries it later."""
-    return await outbox.declare_appointment(appt, ants_settings(), public_url())
+    return await outbox.declare_appointment(appt, ants_settings(), pages_url())
 
 
 async def withdraw_from_ants(appt: engine.AppointmentView) -> None:

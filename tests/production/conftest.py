@@ -42,13 +42,20 @@ def shape(tmp_path_factory):
         GRU_PROD_ACTIONS_PROXY_PORT=str(free_port()),
         GRU_PROD_RASA_PORTS=f"{free_port()},{free_port()}",
         GRU_PROD_ACTION_PORTS=f"{free_port()},{free_port()}",
+        GRU_PROD_PAGES_PORTS=str(free_port()),
         GRU_TRACKER_STORE_URL=f"postgresql://postgres@{PG_HOST}:5432/{tracker_db}",
         GRU_DATABASE_URL=f"postgresql://postgres@{PG_HOST}:5432/{app_db}",
         GRU_LOCK_STORE_URL=f"redis://127.0.0.1:6379/{REDIS_DB}",
         # A conversation whose replica died mid-turn waits for its lock to expire: 20 s here.
         TICKET_LOCK_LIFETIME="20",
     )
-    for name in ("GRU_HUB_TOKEN", "GRU_ANTS_API_URL", "GRU_ANTS_API_TOKEN", "FACEBOOK_VERIFY_TOKEN"):
+    for name in (
+        "GRU_HUB_TOKEN",
+        "GRU_ANTS_API_URL",
+        "GRU_ANTS_API_TOKEN",
+        "FACEBOOK_VERIFY_TOKEN",
+        "GRU_PUBLIC_URL",
+    ):
         env.pop(name, None)
     settings = production.Settings.from_env(env)
     running = production.up(settings, quiet=True)

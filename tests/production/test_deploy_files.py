@@ -50,6 +50,44 @@ def test_systemd_units_are_well_formed_and_start_modules_that_exist(unit):
     assert importlib.util.find_spec(module) is not None, module
 
 
+def _block(site: str, start: str) -> str:
+    """The text of the nginx block that opens with `start` (up to its closing brace)."""
+    text = site[site.index(start) :]
+    return text[: text.index("\n    }\n") if "\n    }\n" in text else text.index("}")]
+
+
+@pytest.mark.parametrize("tls", [True, False])
+def test_the_site_routes_the_appointment_pages(tmp_path, tls):
+    settings = production.Settings.from_env(
+        {"GRU_PROD_DIR": str(tmp_path), "GRU_PROD_PAGES_PORTS": "5200,5201"}
+    )
+    if tls:
+        site = production.render_site(settings, "assistant.example.fr", "/c.pem", "/k.pem")
+    else:
+        site = production.render_local_nginx(settings)  # includes the same site file
+    upstream = _block(site, "upstream gru_pages {")
+    assert "server 127.0.0.1:5200 " in upstream and "server 127.0.0.1:5201 " in upstream
+    location = _block(site, "location /rendez-vous {")
+    assert "proxy_pass http://gru_pages;" in location
+    # The pages count failed tries per client address and mark cookies Secure behind https.
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in location
+    assert "proxy_set_header X-Forwarded-Proto $scheme;" in location
+    assert "client_max_body_size 16k;" in location
+    # An add_header of its own: the server's CSP (default-src 'none') would block the stylesheet.
+    assert "add_header " in location and "Content-Security-Policy" not in location
+    assert ("Strict-Transport-Security" in location) is tls
+    assert site.index("location /rendez-vous {") < site.index("location / {")
+
+
+def test_the_target_starts_the_appointment_pages():
+    target = (DEPLOY / "systemd" / "gru.target").read_text(encoding="utf-8")
+    wanted = {name for line in target.splitlines() if line.startswith("Wants=") for name in line[6:].split()}
+    services = {p.name for p in (DEPLOY / "systemd").glob("*.service") if "@" not in p.name}
+    assert "gru-pages.service" in services and services <= wanted
+    unit = (DEPLOY / "systemd" / "gru-pages.service").read_text(encoding="utf-8")
+    assert "GRU_PAGES_HOST=127.0.0.1" in unit and "GRU_PAGES_PORT=5200" in unit
+
+
 def test_the_tls_site_passes_nginx_s_own_check(tmp_path):
     if not os.path.exists(production.NGINX):
         pytest.fail("nginx is missing: run `make nginx` (Debian's package) first")

@@ -191,9 +191,9 @@ async def test_declared_with_appointment_not_bookable(ants):
 async def test_validated_with_other_appointment_not_bookable_paris_time(ants):
     check = await check_one(ants, VALIDATED_WITH_APPOINTMENT)
     assert (check.status, check.bookable) == ("validated", False)
-    # 08:30 UTC on 1 March = 09:30 in Paris (winter time).
+    # "08:30:00Z" is the meeting point's wall-clock time, as ANTS writes and shows it.
     assert check.reason_fr == (
-        "Ce numéro de pré-demande a déjà un rendez-vous le 1er mars à 9 h 30 à Mairie annexe. "
+        "Ce numéro de pré-demande a déjà un rendez-vous le 1er mars à 8 h 30 à Mairie annexe. "
         "Annulez-le d'abord, ou gardez-le."
     )
 
@@ -262,7 +262,7 @@ async def test_declare_sends_published_query_parameters(ants):
         ("application_id", VALIDATED),
         ("meeting_point_id", MEETING_POINT_ID),
         ("meeting_point", MEETING_POINT),
-        ("appointment_date", "2026-12-19T10:00:00+01:00"),
+        ("appointment_date", "2026-12-19T10:00Z"),
         ("management_url", "https://rdv.example.fr/m/42"),
     ]
 
@@ -278,7 +278,7 @@ async def test_delete_sends_published_query_parameters(ants):
         ("application_id", VALIDATED),
         ("meeting_point_id", MEETING_POINT_ID),
         ("meeting_point", MEETING_POINT),
-        ("appointment_date", "2026-07-03T14:15:00+02:00"),
+        ("appointment_date", "2026-07-03T14:15Z"),
     ]
 
 

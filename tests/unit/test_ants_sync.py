@@ -3,6 +3,7 @@ speaking ANTS's shapes, with a fake clock (``now=`` everywhere)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -29,6 +30,7 @@ PUBLIC_URL = "https://rdv.villebrune.fr/"
 class FakeAnts:
     down: bool = False
     rejects: bool = False
+    delay_s: float = 0.0
     calls: list = field(default_factory=list)  # (method, application_id, appointment_date)
     base_url: str = ""
 
@@ -38,6 +40,7 @@ class FakeAnts:
         self.calls.append(
             (request.method, request.query.get("application_id"), request.query.get("appointment_date"))
         )
+        await asyncio.sleep(self.delay_s)
         if self.down:
             return web.Response(status=503, text="Service Unavailable")
         if self.rejects:
@@ -119,7 +122,8 @@ async def test_declaration_success(ants, url):
     appt = booked(url)
     assert await declare(appt, ants, url) is False
     assert ants.posts() == 2 and {a for _, a, _ in ants.calls} == set(IDS)
-    assert ants.calls[0][2] == appt.start.isoformat() + "+01:00"  # Paris time with its offset
+    # The wall-clock time and a literal Z, as ANTS's own client writes and compares it.
+    assert ants.calls[0][2] == f"{appt.start:%Y-%m-%dT%H:%M}Z"
     rows = outbox(url)
     assert [(r.operation, r.attempts, r.last_error_kind, r.done_at) for r in rows] == [
         ("declare", 1, None, NOW),
@@ -135,6 +139,19 @@ async def test_declaration_success(ants, url):
         "pending": 0,
     }
     assert ants.posts() == 2
+
+
+async def test_the_outbox_waits_as_long_as_ants_s_own_client(ants, url):
+    # ANTS's client gives this API 15 s (hubrdvmairie 3.4.1, services/search_meetings.py:72); a
+    # declaration slower than the chat's budget is not resent as a failure by the background pass.
+    ants.down = True
+    appt = booked(url)
+    fast = AntsSettings(base_url=ants.base_url, token=TOKEN, timeout_s=0.3, down_policy="flag")
+    assert await ants_sync.declare_appointment(appt, fast, PUBLIC_URL, now=NOW, url=url) is True
+    ants.down, ants.delay_s = False, 0.6
+    summary = await ants_sync.process_outbox(fast, now=NOW + timedelta(hours=1), url=url)
+    assert summary["sent"] == 2 and summary["retry"] == 0
+    assert not flag_of(url, appt.reference)
 
 
 async def test_ants_down_keeps_the_row_flags_and_retries_with_backoff(ants, url):

@@ -305,3 +305,64 @@ async def test_the_assistant_keeps_its_record_of_every_appointment(agenda, db_ur
             assert held.body["label"].startswith(view.reference) and held.body["user_last_name"] == "Dupont"
             assert "user_email" not in held.body and "user_phone_number" not in held.body
     assert [a.reference for a in engine.appointments_on(MONDAY, url=db_url)] == [view.reference]
+
+
+# ---- behaviours of the engine's own tests (test_booking_engine.py), through the contract -------------
+
+
+async def test_the_booking_conversation_cancels_without_a_surname_and_spares_the_other_holder(agenda):
+    # test_cancel_by_the_booking_sender_without_surname, test_cancel_leaves_the_other_appointment_of_the_slot
+    first = await book(agenda, MAIRIE, at(MONDAY, "10:00"), sender="a", surname="Martin")
+    second = await book(agenda, MAIRIE, at(MONDAY, "10:00"), sender="b")  # the mairie's second station
+    assert "10:00" not in starts(await slots(agenda, [MAIRIE], MONDAY))
+    cancelled = await agenda.backend.cancel(second.reference, sender=("rest", "b"), now=NOW)
+    assert cancelled.status == "cancelled"
+    assert agenda.backend.get_appointment(first.reference, surname="Martin").status == "booked"
+    assert "10:00" in starts(await slots(agenda, [MAIRIE], MONDAY))  # one station free again
+    assert agenda.held() in (None, 1)
+    with pytest.raises(AppointmentNotFound):  # cancelling twice
+        await agenda.backend.cancel(second.reference, sender=("rest", "b"), now=NOW)
+
+
+async def test_a_move_to_the_other_site(agenda):
+    # test_reschedule_to_another_site
+    view = await book(agenda, MAIRIE, at(MONDAY, "10:00"), ids=["ABCDE12345"])
+    moved = await agenda.backend.reschedule(
+        view.reference, engine.Slot(COTEAUX, at(TUESDAY, "14:00"), 15), surname="Dupont", now=NOW
+    )
+    assert (moved.site_id, moved.start, moved.application_ids) == (
+        COTEAUX,
+        at(TUESDAY, "14:00"),
+        ("ABCDE12345",),
+    )
+    assert "14:00" not in starts(await slots(agenda, [COTEAUX], TUESDAY))
+    assert len([s for s in await slots(agenda, [MAIRIE], MONDAY) if s.start == at(MONDAY, "10:00")]) == 1
+    assert agenda.held() in (None, 1)
+
+
+async def test_a_move_needs_the_holder_and_an_offered_slot(agenda):
+    # test_reschedule_needs_the_surname_or_the_sender, test_reschedule_refuses_a_slot_that_is_not_offered
+    view = await book(agenda, COTEAUX, at(TUESDAY, "14:00"))
+    with pytest.raises(AppointmentNotFound):
+        await agenda.backend.reschedule(
+            view.reference, engine.Slot(COTEAUX, at(TUESDAY, "15:00"), 15), surname="Martin", now=NOW
+        )
+    with pytest.raises(SlotNotOffered):  # Les Coteaux is closed on Monday
+        await agenda.backend.reschedule(
+            view.reference, engine.Slot(COTEAUX, at(MONDAY, "10:00"), 15), surname="Dupont", now=NOW
+        )
+    assert agenda.backend.get_appointment(view.reference, surname="Dupont").start == at(TUESDAY, "14:00")
+    assert agenda.held() in (None, 1)
+
+
+async def test_what_the_hub_reads_sites_and_appointments_by_application(agenda):
+    # test_list_sites, test_appointments_for_applications
+    assert [site.id for site in agenda.backend.list_sites()] == [COTEAUX, MAIRIE]
+    view = await book(agenda, MAIRIE, at(MONDAY, "10:00"), ids=["ABCDE12345", "FGHIJ67890"])
+    found = agenda.backend.appointments_for_applications(["abcde12345", "FGHIJ67890", "ZZZZZ99999"])
+    assert {key: [a.reference for a in views] for key, views in found.items() if views} == {
+        "ABCDE12345": [view.reference],
+        "FGHIJ67890": [view.reference],
+    }
+    await agenda.backend.cancel(view.reference, surname="Dupont", now=NOW)
+    assert not any(agenda.backend.appointments_for_applications(["ABCDE12345"]).values())

@@ -147,7 +147,7 @@ async def test_a_booking_on_the_pages_is_held_in_chrono_and_cancelled_there(chro
         reference = urlsplit(location).path.rsplit("/", 1)[1]
         (held,) = fake.live()
         assert held.start == slot.start and held.body["gru_reference"] == reference
-        cancel = links.manage_url(reference, "cancel").removeprefix(links.public_url())
+        cancel = links.manage_url(reference, "cancel").removeprefix(links.pages_url())
         status, _text, response = await post(session, cancel, {})
     assert status == 303 and "etat=annule" in response.headers["Location"] and fake.live() == []
 

@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 
 from booking import engine, hub
-from core.clock import territory_tz
+from booking.ants import ants_datetime
 from tests.unit.conftest import next_open_day
 
 TOKEN = "hub-test-token-8c1f"
@@ -36,8 +36,8 @@ def open_weekday(min_days_ahead: int = 3) -> date:
 
 
 def utc_z(day: date, at: time) -> str:
-    aware = datetime.combine(day, at, tzinfo=territory_tz())
-    return aware.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
+    """ANTS's time format: the meeting point's wall-clock time and a literal Z (booking/ants.py)."""
+    return f"{day.isoformat()}T{at:%H:%M}Z"
 
 
 def book(url: str, day: date, at: time, *, people: int = 1, application_ids=(), surname="Dupont"):
@@ -156,11 +156,12 @@ async def test_available_slots_shape(base):
     assert times == sorted(times) and len(times) == len(set(times))
 
 
-async def test_winter_and_summer_time_are_converted_to_utc(db_url):
-    # Paris is UTC+1 in December and UTC+2 in June: Thursday 09:00 at Les Coteaux.
+async def test_winter_and_summer_times_are_the_wall_clock_time(db_url):
+    # Thursday 09:00 at Les Coteaux is "…T09:00Z" in winter (UTC+1) and summer (UTC+2) alike:
+    # ANTS shows the digits it gets (README « ANTS client check »).
     for now, thursday, expected in (
-        (datetime(2026, 12, 1, 8, 0), date(2026, 12, 17), "2026-12-17T08:00Z"),
-        (datetime(2027, 6, 1, 8, 0), date(2027, 6, 3), "2027-06-03T07:00Z"),
+        (datetime(2026, 12, 1, 8, 0), date(2026, 12, 17), "2026-12-17T09:00Z"),
+        (datetime(2027, 6, 1, 8, 0), date(2027, 6, 3), "2027-06-03T09:00Z"),
     ):
         app = hub.create_app(TOKEN, PUBLIC, url=db_url, clock=lambda now=now: now)
         async with serve(app) as address:
@@ -172,9 +173,11 @@ async def test_winter_and_summer_time_are_converted_to_utc(db_url):
         assert body[COTEAUX][0]["callback_url"].endswith(f"start={thursday.isoformat()}T09:00")
 
 
-def test_to_utc_z():
-    assert hub.to_utc_z(datetime(2026, 12, 19, 9, 0)) == "2026-12-19T08:00Z"
-    assert hub.to_utc_z(datetime(2027, 7, 14, 9, 30)) == "2027-07-14T07:30Z"
+def test_ants_datetime():
+    assert ants_datetime(datetime(2026, 12, 19, 9, 0)) == "2026-12-19T09:00Z"
+    assert ants_datetime(datetime(2027, 7, 14, 9, 30)) == "2027-07-14T09:30Z"
+    # An aware moment is first put in the territory's time zone.
+    assert ants_datetime(datetime(2027, 7, 14, 7, 30, tzinfo=timezone.utc)) == "2027-07-14T09:30Z"
 
 
 async def test_a_slot_booked_on_every_station_disappears(base, db_url):
@@ -231,10 +234,8 @@ async def test_unknown_meeting_points_get_an_empty_list(base):
         {"end_date": "2026-02-30"},
         {"end_date": "yesterday"},
         {"end_before_start": True},
-        {"range_days": 63},
         {"reason": "VISA"},
         {"documents_number": "0"},
-        {"documents_number": "11"},
         {"documents_number": "deux"},
         {"meeting_point_ids": None},
     ],

@@ -271,7 +271,7 @@ async def test_expired_and_forged_links_get_410_and_400(site, db_url, monkeypatc
 async def test_cancel_from_the_signed_cancel_link_withdraws_from_ants(site, db_url, fake_ants):
     location = await book_through_callback(site, free_slot(db_url))
     reference = urlsplit(location).path.rsplit("/", 1)[1]
-    cancel = links.manage_url(reference, "cancel").removeprefix(links.public_url())
+    cancel = links.manage_url(reference, "cancel").removeprefix(links.pages_url())
     status, text, _ = await fetch(site, cancel)
     assert status == 200 and "Oui, annuler le rendez-vous" in text
     status, _, response = await post(site, cancel, {})
@@ -281,7 +281,7 @@ async def test_cancel_from_the_signed_cancel_link_withdraws_from_ants(site, db_u
     with pytest.raises(engine.AppointmentNotFound):
         engine.appointment_by_reference(reference, url=db_url)
     assert [r["method"] for r in fake_ants.requests] == ["GET", "POST", "DELETE"]
-    status, text, _ = await fetch(site, links.manage_url(reference).removeprefix(links.public_url()))
+    status, text, _ = await fetch(site, links.manage_url(reference).removeprefix(links.pages_url()))
     assert status == 404 and "n'est plus actif" in text
 
 
