@@ -79,6 +79,32 @@ def test_the_site_routes_the_appointment_pages(tmp_path, tls):
     assert site.index("location /rendez-vous {") < site.index("location / {")
 
 
+@pytest.mark.parametrize("tls", [False, True])
+def test_every_proxied_location_passes_the_client_address(tmp_path, tls):
+    """nginx gives a location that sets any proxy_set_header none of the server's: Rasa's
+    per-address limits then saw only 127.0.0.1 (Host gru_rasa, no X-Forwarded-For)."""
+    settings = production.Settings.from_env({"GRU_PROD_DIR": str(tmp_path)})
+    if tls:
+        site = production.render_site(settings, "assistant.example.fr", "/c.pem", "/k.pem")
+    else:
+        site = production.render_local_nginx(settings)
+    checked = 0
+    for start in re.finditer(r"location [^{]+\{", site):
+        block = _block(site, start.group(0))
+        public = "proxy_pass http://gru_rasa" in block or "proxy_pass http://gru_pages" in block
+        if public and "proxy_set_header" in block:
+            assert "proxy_set_header X-Forwarded-For $remote_addr;" in block, start.group(0)
+            assert "proxy_set_header Host $host;" in block, start.group(0)
+            checked += 1
+    assert checked >= 3  # /socket.io/, /rendez-vous, /
+
+
+def test_the_docker_proxy_passes_the_client_address_to_rasa():
+    conf = (DEPLOY / "docker" / "nginx" / "default.conf.template").read_text(encoding="utf-8")
+    for name in ("location /socket.io/ {", "location /webhooks/ {"):
+        assert "proxy_set_header X-Forwarded-For $remote_addr;" in _block(conf, name), name
+
+
 def test_the_target_starts_the_appointment_pages():
     target = (DEPLOY / "systemd" / "gru.target").read_text(encoding="utf-8")
     wanted = {name for line in target.splitlines() if line.startswith("Wants=") for name in line[6:].split()}
