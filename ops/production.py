@@ -6,6 +6,7 @@ pages behind nginx.
     python -m ops.production status   # which processes are alive
     python -m ops.production jobs     # the periodic jobs alone (what gru-jobs.service runs)
     python -m ops.production nginx-site --server-name assistant.example.fr  # the TLS site file
+    # … --ants-hub: with the ANTS hub under /ants/ (the default when GRU_HUB_TOKEN is set)
 
 What `up` starts, all on loopback (`make prod-up` / `make prod-down`):
 - nginx (Debian's package) from deploy/nginx/local.conf.j2: REST and the other webhooks
@@ -17,6 +18,10 @@ What `up` starts, all on loopback (`make prod-up` / `make prod-down`):
   behind nginx's /rendez-vous. They keep nothing per process (the CSRF token is a double-submit
   cookie, failed tries are rows of the database keyed by the shared GRU_ATTEMPTS_SECRET), so more
   can be added; one is enough for a commune's traffic;
+- the ANTS availability hub (booking/hub.py, `python -m booking.hub` on GRU_PROD_HUB_PORT 5100),
+  only when GRU_HUB_TOKEN is set, behind nginx's /ants/ (the address the commune registers with
+  ANTS is GRU_PUBLIC_URL/ants). It keeps nothing per process but a 5-minute cache of Chrono's
+  meeting types (booking/chrono.py): GRU_PROD_HUB_REPLICAS (1) could be raised, one is plenty;
 - the periodic jobs (ops/jobs.py) in one process: one scheduler for the whole shape.
 They share the PostgreSQL tracker store and application database (created when missing)
 and the Redis lock store, which also holds the request-rate counters (channels/rate.py).
@@ -39,6 +44,7 @@ from pathlib import Path
 from typing import Dict, List, Mapping
 from urllib.parse import urlsplit
 
+from booking import hub
 from core import http
 from ops import servers
 
@@ -46,6 +52,11 @@ ROOT = servers.ROOT
 DEPLOY = ROOT / "deploy"
 NGINX = os.environ.get("GRU_NGINX", "/usr/sbin/nginx")
 STATE_FILE = "production.json"
+# The ANTS hub's limit per address at nginx (its own zone): ANTS calls from a few addresses, once
+# per citizen's search that covers our meeting points, and any answer but 200 marks the commune
+# « down » on the national site; the limit only stops one address flooding (a token guesser).
+HUB_RATE_PER_SECOND = 20
+HUB_RATE_BURST = 100
 DEFAULTS = {
     "GRU_PROD_DIR": str(ROOT / "var" / "production"),
     "GRU_PROXY_PORT": "8000",
@@ -56,6 +67,8 @@ DEFAULTS = {
     "GRU_PROD_ACTION_REPLICAS": "2",
     "GRU_PROD_PAGES_PORT": "5200",  # pages on 5200, 5201, …
     "GRU_PROD_PAGES_REPLICAS": "1",
+    "GRU_PROD_HUB_PORT": "5100",  # the ANTS hub on 5100, 5101, … (only with GRU_HUB_TOKEN)
+    "GRU_PROD_HUB_REPLICAS": "1",
     "GRU_TRACKER_STORE_URL": "postgresql://postgres@127.0.0.1:5432/gru_tracker",
     "GRU_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/gru",
     "GRU_LOCK_STORE_URL": "redis://127.0.0.1:6379/0",
@@ -84,14 +97,20 @@ class Settings:
     pages_ports: List[int]
     env: Dict[str, str]
     model: Path
+    hub_ports: List[int] = field(default_factory=list)  # empty: no ANTS hub (no GRU_HUB_TOKEN)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, model: Path | None = None) -> Settings:
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, model: Path | None = None, hub: bool | None = None
+    ) -> Settings:
+        """`hub`: serve the ANTS hub (None: when GRU_HUB_TOKEN is set, as booking/hub.py reads it)."""
         full = {**DEFAULTS, **dict(os.environ if env is None else env)}
         rasa_port, action_port = int(full["GRU_PROD_RASA_PORT"]), int(full["GRU_PROD_ACTION_PORT"])
         rasa_ports = full.get("GRU_PROD_RASA_PORTS") or ""
         action_ports = full.get("GRU_PROD_ACTION_PORTS") or ""
         pages_port, pages_ports = int(full["GRU_PROD_PAGES_PORT"]), full.get("GRU_PROD_PAGES_PORTS") or ""
+        hub_port, hub_ports = int(full["GRU_PROD_HUB_PORT"]), full.get("GRU_PROD_HUB_PORTS") or ""
+        hub_enabled = bool((full.get("GRU_HUB_TOKEN") or "").strip()) if hub is None else hub
         return cls(
             state_dir=Path(full["GRU_PROD_DIR"]),
             proxy_port=int(full["GRU_PROXY_PORT"]),
@@ -104,6 +123,12 @@ class Settings:
             or [pages_port + i for i in range(int(full["GRU_PROD_PAGES_REPLICAS"]))],
             env=full,
             model=model or Path(full.get("GRU_MODEL") or ROOT / "models"),
+            hub_ports=(
+                [int(p) for p in hub_ports.split(",") if p]
+                or [hub_port + i for i in range(int(full["GRU_PROD_HUB_REPLICAS"]))]
+            )
+            if hub_enabled
+            else [],
         )
 
     @property
@@ -190,9 +215,17 @@ def nginx_values(settings: Settings) -> Dict[str, object]:
         "rasa_ports": settings.rasa_ports,
         "action_ports": settings.action_ports,
         "pages_ports": settings.pages_ports,
+        "hub_ports": settings.hub_ports,
         "actions_port": settings.actions_proxy_port,
         "rate_per_second": int(settings.env.get("GRU_PROXY_RATE_PER_SECOND", "10")),
         "rate_burst": int(settings.env.get("GRU_PROXY_RATE_BURST", "40")),
+        "hub_rate_per_second": HUB_RATE_PER_SECOND,
+        "hub_rate_burst": HUB_RATE_BURST,
+        # nginx waits a little longer than the hub's own budget on each route (so the hub's clean
+        # 503 reaches ANTS) and less than ANTS waits (so ANTS gets nginx's 504, not a cut).
+        "hub_read_timeouts_ms": {
+            route: int(500 * (hub.BUDGET_S[route] + hub.ANTS_WAITS_S[route])) for route in hub.ANTS_WAITS_S
+        },
     }
 
 
@@ -349,6 +382,15 @@ def up(settings: Settings, timeout: float = 300.0, quiet: bool = False) -> Produ
             )
             for i, port in enumerate(settings.pages_ports)
         }
+        hubs = {
+            f"hub-{i + 1}": spawn(
+                f"hub-{i + 1}",
+                [str(servers.BIN / "python"), "-m", "booking.hub"],
+                GRU_HUB_PORT=str(port),
+                GRU_HUB_HOST="127.0.0.1",  # published by nginx's /ants/ only
+            )
+            for i, port in enumerate(settings.hub_ports)
+        }
         spawn("jobs", [str(servers.BIN / "python"), "-m", "ops.production", "jobs"])
         conf = state / "nginx.conf"
         conf.write_text(render_local_nginx(settings), encoding="utf-8")
@@ -363,6 +405,9 @@ def up(settings: Settings, timeout: float = 300.0, quiet: bool = False) -> Produ
             servers.wait_http(f"http://127.0.0.1:{port}/health", timeout, proc)
             say(f"  {name} prêt ({time.monotonic() - started:.0f} s)")
         for (name, proc), port in zip(pages.items(), settings.pages_ports, strict=True):
+            servers.wait_http(f"http://127.0.0.1:{port}/health", timeout, proc)
+            say(f"  {name} prêt ({time.monotonic() - started:.0f} s)")
+        for (name, proc), port in zip(hubs.items(), settings.hub_ports, strict=True):
             servers.wait_http(f"http://127.0.0.1:{port}/health", timeout, proc)
             say(f"  {name} prêt ({time.monotonic() - started:.0f} s)")
         for (name, proc), port in zip(rasas.items(), settings.rasa_ports, strict=True):
@@ -404,6 +449,11 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--server-name", default="assistant.example.fr")
     parser.add_argument("--certificate", default="/etc/ssl/gru/fullchain.pem")
     parser.add_argument("--certificate-key", default="/etc/ssl/gru/privkey.pem")
+    parser.add_argument(
+        "--ants-hub",
+        action="store_true",
+        help="nginx-site : publier le hub ANTS sous /ants/ (par défaut : si GRU_HUB_TOKEN est défini)",
+    )
     args = parser.parse_args(argv)
     problem = http.public_url_problem() if args.command in ("up", "jobs") else None
     if problem:  # links to the citizens and to ANTS would lead nowhere
@@ -411,7 +461,7 @@ def main(argv: List[str] | None = None) -> int:
         return 1
     if args.command == "jobs":
         return run_jobs()
-    settings = Settings.from_env()
+    settings = Settings.from_env(hub=True if args.ants_hub else None)
     if args.command == "nginx-site":
         print(render_site(settings, args.server_name, args.certificate, args.certificate_key), end="")
         return 0
@@ -445,7 +495,12 @@ def main(argv: List[str] | None = None) -> int:
         '-d \'{"sender":"moi","message":"Bonjour"}\'\n'
         f"  socketio : {production.url}/socket.io/ (widget du site)\n"
         f"  rendez-vous : {production.url}/rendez-vous/nouveau (pages ouvertes par l'ANTS)\n"
-        f"  répliques: {', '.join(f'127.0.0.1:{p}' for p in settings.rasa_ports)}\n"
+        + (
+            f"  hub ANTS : {production.url}/ants (en-tête {hub.AUTH_HEADER})\n"
+            if settings.hub_ports
+            else "  hub ANTS : non démarré (GRU_HUB_TOKEN absent)\n"
+        )
+        + f"  répliques: {', '.join(f'127.0.0.1:{p}' for p in settings.rasa_ports)}\n"
         f"  journaux : {settings.state_dir / 'logs'}\n"
         "Arrêt : make prod-down",
         flush=True,

@@ -27,8 +27,8 @@ def _drop(name: str) -> None:
     conn.close()
 
 
-@pytest.fixture(scope="module")
-def shape(tmp_path_factory):
+def _start(tmp_path_factory, replicas: int = 2, **extra_env: str):
+    """The shape on databases of its own (`replicas` Rasa and action servers), stopped after."""
     if not os.path.exists(production.NGINX):
         pytest.fail("nginx is missing: run `make nginx` (Debian's package) first")
     if not any((ROOT / "models").glob("*.tar.gz")):
@@ -40,9 +40,10 @@ def shape(tmp_path_factory):
         GRU_PROD_DIR=str(tmp_path_factory.mktemp("production")),
         GRU_PROXY_PORT=str(free_port()),
         GRU_PROD_ACTIONS_PROXY_PORT=str(free_port()),
-        GRU_PROD_RASA_PORTS=f"{free_port()},{free_port()}",
-        GRU_PROD_ACTION_PORTS=f"{free_port()},{free_port()}",
+        GRU_PROD_RASA_PORTS=",".join(str(free_port()) for _ in range(replicas)),
+        GRU_PROD_ACTION_PORTS=",".join(str(free_port()) for _ in range(replicas)),
         GRU_PROD_PAGES_PORTS=str(free_port()),
+        GRU_PROD_HUB_PORTS=str(free_port()),
         GRU_TRACKER_STORE_URL=f"postgresql://postgres@{PG_HOST}:5432/{tracker_db}",
         GRU_DATABASE_URL=f"postgresql://postgres@{PG_HOST}:5432/{app_db}",
         GRU_LOCK_STORE_URL=f"redis://127.0.0.1:6379/{REDIS_DB}",
@@ -55,8 +56,11 @@ def shape(tmp_path_factory):
         "GRU_ANTS_API_TOKEN",
         "FACEBOOK_VERIFY_TOKEN",
         "GRU_PUBLIC_URL",
+        "GRU_ENV",
+        "GRU_BOOKING_BACKEND",
     ):
         env.pop(name, None)
+    env.update(extra_env)
     settings = production.Settings.from_env(env)
     running = production.up(settings, quiet=True)
     running.app_db_url = env["GRU_DATABASE_URL"]
@@ -67,3 +71,19 @@ def shape(tmp_path_factory):
         _drop(name)
     if os.environ.get("GRU_KEEP_PROD_LOGS"):
         shutil.copytree(settings.state_dir / "logs", os.environ["GRU_KEEP_PROD_LOGS"], dirs_exist_ok=True)
+
+
+@pytest.fixture(scope="module")
+def shape(tmp_path_factory):
+    """2 Rasa replicas and 2 action servers, the pages, no ANTS hub (no GRU_HUB_TOKEN)."""
+    yield from _start(tmp_path_factory)
+
+
+HUB_TOKEN = "jeton-de-test-ants-" + uuid.uuid4().hex
+
+
+@pytest.fixture(scope="module")
+def hub_shape(tmp_path_factory):
+    """One Rasa replica and one action server (the hub needs no more), the pages, and the ANTS hub
+    that GRU_HUB_TOKEN turns on."""
+    yield from _start(tmp_path_factory, replicas=1, GRU_HUB_TOKEN=HUB_TOKEN)

@@ -74,7 +74,7 @@ def test_compose_has_the_whole_shape_with_pinned_images_and_real_builds():
     services = compose()["services"]
     assert set(services) == {
         "postgres", "redis", "prepare", "actions1", "actions2", "rasa1", "rasa2",
-        "jobs", "pages", "console", "web",
+        "jobs", "pages", "console", "hub", "web",
     }  # fmt: skip
     stages = dockerfile_stages()
     for name, service in services.items():
@@ -102,8 +102,11 @@ def test_compose_services_have_health_checks_and_known_dependencies():
         for other in service.get("depends_on") or {}:
             assert other in services, (name, other)
     assert services["rasa2"]["depends_on"] == {"rasa1": {"condition": "service_healthy"}}
-    for name in ("actions1", "rasa1", "jobs", "pages", "console"):
+    for name in ("actions1", "rasa1", "jobs", "pages", "console", "hub"):
         assert services[name]["depends_on"]["prepare"]["condition"] == "service_completed_successfully"
+    # The ANTS hub runs only when asked (it refuses to start without GRU_HUB_TOKEN), and nginx
+    # does not wait for it (it resolves the hub's name per request).
+    assert services["hub"]["profiles"] == ["ants-hub"] and "hub" not in services["web"]["depends_on"]
 
 
 def test_compose_env_names_are_documented_and_no_secret_is_inline():
@@ -147,6 +150,7 @@ def test_compose_commands_start_modules_that_exist():
     raw = (DOCKER / "compose.yml").read_text(encoding="utf-8")
     modules = python_modules(raw)
     assert {"ops.action_server", "ops.production", "portal", "handoff.console", "booking.seed"} <= modules
+    assert "booking.hub" in modules
     for module in modules:
         assert importlib.util.find_spec(module) is not None, module
 
@@ -206,7 +210,7 @@ def test_dockerfile_stages_run_real_modules_as_a_user_with_health_checks():
 async def web_nginx(tmp_path):
     if not os.path.exists(production.NGINX):
         pytest.fail("nginx is missing: run `make nginx` (Debian's package) first")
-    hits: dict = {"rasa1": [], "rasa2": [], "pages": []}
+    hits: dict = {"rasa1": [], "rasa2": [], "pages": [], "hub": []}
 
     def answering(name):
         async def handler(request):
@@ -216,6 +220,13 @@ async def web_nginx(tmp_path):
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", handler)
         return app
+
+    async def hub_handler(request):  # what the hub receives: its own path, the query, the token
+        hits["hub"].append((request.path_qs, request.headers.get("X-HUB-RDV-AUTH-TOKEN")))
+        return web.json_response({})
+
+    hub = web.Application()
+    hub.router.add_get("/{tail:.*}", hub_handler)
 
     key, cert = tmp_path / "privkey.pem", tmp_path / "fullchain.pem"
     subprocess.run(
@@ -230,12 +241,18 @@ async def web_nginx(tmp_path):
     (html / "widget.js").write_text("/* widget */", encoding="utf-8")
     (html / "pages" / "confidentialite.html").write_text("confidentialité", encoding="utf-8")
     async with serving(answering("rasa1")) as rasa1, serving(answering("rasa2")) as rasa2:
-        async with serving(answering("pages")) as pages:
+        async with serving(answering("pages")) as pages, serving(hub) as hub_url:
             http_port, https_port, actions_port = free_port(), free_port(), free_port()
             conf = (DOCKER / "nginx" / "default.conf.template").read_text(encoding="utf-8")
             # What the image's envsubst and Docker's DNS do, with this machine's addresses.
             conf = conf.replace("${GRU_PUBLIC_URL}", "https://assistant.example.fr")
-            for host, url in (("rasa1:5005", rasa1), ("rasa2:5005", rasa2), ("pages:5200", pages)):
+            hosts = (
+                ("rasa1:5005", rasa1),
+                ("rasa2:5005", rasa2),
+                ("pages:5200", pages),
+                ("hub:5100", hub_url),
+            )
+            for host, url in hosts:
                 conf = conf.replace(host, url.removeprefix("http://"))
             for host in ("actions1:5055", "actions2:5055"):
                 conf = conf.replace(host, f"127.0.0.1:{free_port()}")
@@ -295,6 +312,20 @@ async def test_web_nginx_routes_channels_pages_and_widget_and_refuses_the_rest(w
     assert not [p for p in hits["rasa1"] + hits["rasa2"] if "metrics" in p or p.startswith("/conversations")]
 
 
+async def test_web_nginx_publishes_the_ants_hub_under_ants(web_nginx):
+    session, url, _, hits = web_nginx
+    token = {"X-HUB-RDV-AUTH-TOKEN": "jeton"}
+    query = "meeting_point_ids=a&meeting_point_ids=b&start_date=2026-12-01&end_date=2026-12-08"
+    async with session.get(f"{url}/ants/availableTimeSlots?{query}", headers=token) as resp:
+        assert resp.status == 200 and resp.headers["Cache-Control"] == "no-store"
+    async with session.get(f"{url}/ants//getManagedMeetingPoints", headers=token) as resp:  # URL ending in /
+        assert resp.status == 200
+    async with session.post(f"{url}/ants/getManagedMeetingPoints", headers=token) as resp:
+        assert resp.status == 403  # GET only
+    assert hits["hub"] == [(f"/availableTimeSlots?{query}", "jeton"), ("/getManagedMeetingPoints", "jeton")]
+    assert not hits["rasa1"] + hits["rasa2"]
+
+
 async def test_web_nginx_keeps_socketio_on_one_replica_and_spreads_rest(web_nginx):
     session, url, _, hits = web_nginx
     for _ in range(8):
@@ -315,6 +346,7 @@ CHARTS = {
     "rasa.values.yaml": "rasa-1.17.8.keys",
     "actions.values.yaml": "rasa-action-server-1.0.9.keys",
     "pages.values.yaml": "rasa-action-server-1.0.9.keys",
+    "hub.values.yaml": "rasa-action-server-1.0.9.keys",
     "console.values.yaml": "rasa-action-server-1.0.9.keys",
     "postgresql.values.yaml": "bitnami-postgresql-17.1.0.keys",
     "redis.values.yaml": "bitnami-redis-23.1.1.keys",
@@ -374,6 +406,25 @@ def test_helm_ingress_publishes_channels_sticky_by_address_and_never_the_metrics
     rasa = helm_values("rasa.values.yaml")
     assert rasa["replicaCount"] == 2 and helm_values("actions.values.yaml")["replicaCount"] == 2
     assert rasa["podAnnotations"]["prometheus.io/path"] == "/webhooks/metrics/"
+
+
+def test_helm_publishes_the_ants_hub_under_ants_with_the_hub_s_own_paths():
+    hub = helm_values("hub.values.yaml")
+    assert hub["args"] == ["python", "-m", "booking.hub"] and hub["applicationSettings"]["port"] == 5100
+    ingress = hub["ingress"]
+    annotations = ingress["annotations"]
+    # ingress-nginx's rewrite: the second group of the path is what the hub receives.
+    path = re.compile(ingress["path"])
+    for asked, received in (("/ants/availableTimeSlots", "/availableTimeSlots"), ("/ants", "/")):
+        match = path.fullmatch(asked)
+        assert (
+            match
+            and annotations["nginx.ingress.kubernetes.io/rewrite-target"].replace("$2", match.group(2))
+            == received
+        ), asked
+    assert annotations["nginx.ingress.kubernetes.io/use-regex"] == "true"
+    assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) < 15  # ANTS's wait for slots
+    assert ingress["hostname"] == helm_values("rasa.values.yaml")["ingress"]["hostname"]
 
 
 def test_helm_shell_line_parses():

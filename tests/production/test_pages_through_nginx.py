@@ -76,3 +76,13 @@ def test_a_slot_chosen_on_ants_is_booked_and_managed_through_nginx(shape):
     status, _, text = fetch(opener, signed)
     reference = re.search(r"RDV-[A-Z0-9]{6}", signed).group(0)
     assert status == 200 and f"Votre rendez-vous {reference}" in text
+
+
+def test_without_a_hub_token_ants_paths_get_nginx_s_404_not_rasa(shape):
+    """No GRU_HUB_TOKEN (the fixture removes it): no hub process, and /ants/ is closed at nginx."""
+    assert not shape.settings.hub_ports and not any(name.startswith("hub") for name in shape.processes)
+    status, _, _ = fetch(browser(), f"{shape.url}/ants/getManagedMeetingPoints")
+    assert status == 404
+    log = (shape.settings.state_dir / "logs" / "nginx-access.log").read_text()
+    line = next(line for line in log.splitlines() if '"GET /ants/getManagedMeetingPoints"' in line)
+    assert "upstream=-" in line  # answered by nginx itself, no replica reached
