@@ -38,7 +38,7 @@ train: $(STAMP)
 	  ls -t models/*.tar.gz | tail -n +2 | xargs -r rm -f; \
 	fi
 
-test: $(STAMP) $(WEB_BUNDLE) browser nginx lint test-web validate train test-stories test-nlu test-blind pytest
+test: $(STAMP) $(WEB_BUNDLE) browser nginx lint test-web validate train test-stories test-nlu test-blind pytest test-production
 
 ## The inner loop: lint and the unit tests, no Rasa training (under 90 s on 2 cores).
 ## The booking benchmark test (tests/bench) and the integration tests run in `make test`.
