@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import http.cookiejar
 import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -78,11 +79,23 @@ def test_a_slot_chosen_on_ants_is_booked_and_managed_through_nginx(shape):
     assert status == 200 and f"Votre rendez-vous {reference}" in text
 
 
+def access_log_line(shape, needle: str, timeout: float = 10.0) -> str:
+    """The access-log line with `needle`: nginx writes it once the answer is sent, so a client
+    can read its answer before the line exists (seen under load): wait for it."""
+    path = shape.settings.state_dir / "logs" / "nginx-access.log"
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [line for line in path.read_text().splitlines() if needle in line]
+        if found or time.monotonic() > deadline:
+            assert found, f"no access-log line with {needle}"
+            return found[-1]
+        time.sleep(0.1)
+
+
 def test_without_a_hub_token_ants_paths_get_nginx_s_404_not_rasa(shape):
     """No GRU_HUB_TOKEN (the fixture removes it): no hub process, and /ants/ is closed at nginx."""
     assert not shape.settings.hub_ports and not any(name.startswith("hub") for name in shape.processes)
     status, _, _ = fetch(browser(), f"{shape.url}/ants/getManagedMeetingPoints")
     assert status == 404
-    log = (shape.settings.state_dir / "logs" / "nginx-access.log").read_text()
-    line = next(line for line in log.splitlines() if '"GET /ants/getManagedMeetingPoints"' in line)
+    line = access_log_line(shape, '"GET /ants/getManagedMeetingPoints"')
     assert "upstream=-" in line  # answered by nginx itself, no replica reached
