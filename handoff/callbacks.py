@@ -3,7 +3,8 @@ the citizen leaves a phone number or an e-mail, a preferred moment and their con
 request is stored with a reference RAP-AAAA-NNNNNN and e-mailed to the service (plain Python).
 
 The reference is the year and 6 random digits (not a sequence: a reference tells nothing
-about the others). The contact is kept for the callback only; logs carry the reference.
+about the others). The contact is kept for the callback only (erased after `callbacks_days`,
+or on « oubliez mes données »: handoff/privacy.py); logs carry the reference.
 """
 
 from __future__ import annotations
@@ -59,8 +60,17 @@ def new_reference(year: int) -> str:
 
 
 def store(
-    session: Session, *, service: str, topic: str | None, contact: Contact, moment: str, now: datetime
+    session: Session,
+    *,
+    service: str,
+    topic: str | None,
+    contact: Contact,
+    moment: str,
+    now: datetime,
+    conversation: str | None = None,
 ) -> CallbackRequest:
+    """Store the request; `conversation` is handoff.privacy.conversation_key(sender id), never
+    the sender id (« oubliez mes données » finds the conversation's requests by it)."""
     while True:  # a clash among a million per year is rare: draw again
         reference = new_reference(now.year)
         if (
@@ -75,6 +85,7 @@ def store(
         contact_kind=contact.kind,
         contact=contact.value,
         moment=moment.strip()[:200],
+        conversation=conversation,
         consent_at=now,
         created_at=now,
     )
