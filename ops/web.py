@@ -187,3 +187,9 @@ def serve(port: int, socket_url: str, host: str = "127.0.0.1") -> ThreadingHTTPS
 def settings(rasa_port: int) -> tuple[int, str]:
     port = int(os.environ.get("GRU_WEB_PORT", "8080"))
     return port, os.environ.get("GRU_SOCKET_URL", f"http://localhost:{rasa_port}")
+
+
+def page_origins(port: int) -> list[str]:
+    """The origins of the demo page as a browser on this machine names them: the widget's
+    socketio requests come from there (Rasa's default CORS list under `make run`)."""
+    return [f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
