@@ -192,7 +192,7 @@ class ActionCallbackDone(CallbackForm, FormDone):
         )
         if await callbacks.send_to_service(request, service.email, service.name, topic_label(topic)):
             await asyncio.to_thread(_mark_sent, request.reference)
-        logger.info("callback %s stored conversation=%s", request.reference, pseudonym(tracker.sender_id))
+        logger.info("callback %d stored conversation=%s", request.id, pseudonym(tracker.sender_id))
         dispatcher.utter_message(
             response="utter_callback_saved",
             reference=request.reference,

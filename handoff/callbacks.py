@@ -4,7 +4,8 @@ request is stored with a reference RAP-AAAA-NNNNNN and e-mailed to the service (
 
 The reference is the year and 6 random digits (not a sequence: a reference tells nothing
 about the others). The contact is kept for the callback only (erased after `callbacks_days`,
-or on « oubliez mes données »: handoff/privacy.py); logs carry the reference.
+or on « oubliez mes données »: handoff/privacy.py). Logs carry the row's id, not the reference:
+the citizen holds the reference, and with it a log line would tie their conversation to it.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ async def send_to_service(
     request stays stored, unsent, for an agent to see)."""
     settings = SmtpSettings.from_env()
     if settings is None:
-        logger.warning("callback %s stored, not e-mailed: GRU_SMTP_HOST is not set", request.reference)
+        logger.warning("callback %d stored, not e-mailed: GRU_SMTP_HOST is not set", request.id)
         return False
     sender = SmtpSender(settings, workers=1)
     message = Outgoing(
@@ -126,11 +127,11 @@ async def send_to_service(
     try:
         await sender.send(message)
     except SendFailed as exc:
-        logger.error("callback %s not e-mailed: %s", request.reference, exc.reason)
+        logger.error("callback %d not e-mailed: %s", request.id, exc.reason)
         return False
     finally:
         await sender.close()
-    logger.info("callback %s e-mailed to the service", request.reference)
+    logger.info("callback %d e-mailed to the service", request.id)
     return True
 
 
