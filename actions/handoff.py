@@ -32,6 +32,7 @@ from core.db import session_scope
 from core.topics import topic_label
 from handoff import callbacks, chatwoot, queue
 from handoff.callbacks import Contact, read_contact
+from handoff.privacy import conversation_key
 from staff.auth import agents_on_duty, utcnow
 
 logger = logging.getLogger(__name__)
@@ -203,10 +204,16 @@ class ValidateCallbackForm(CallbackForm, FormValidation):
         return self.fail(dispatcher, tracker, "callback_consent", "utter_callback_consent_invalid")
 
 
-def _store_callback(service: str, topic: str | None, contact: Contact, moment: str) -> Any:
+def _store_callback(service: str, topic: str | None, contact: Contact, moment: str, sender_id: str) -> Any:
     with session_scope(write=True) as session:
         return callbacks.store(
-            session, service=service, topic=topic, contact=contact, moment=moment, now=utcnow()
+            session,
+            service=service,
+            topic=topic,
+            contact=contact,
+            moment=moment,
+            now=utcnow(),
+            conversation=conversation_key(sender_id),  # a pseudonym, for « oubliez mes données »
         )
 
 
@@ -234,10 +241,12 @@ class ActionCallbackDone(CallbackForm, FormDone):
             )
             return self.forget()
         moment = str(tracker.get_slot("callback_moment") or "dès que possible")
-        request = await asyncio.to_thread(_store_callback, service_key, topic, Contact(kind, value), moment)
+        request = await asyncio.to_thread(
+            _store_callback, service_key, topic, Contact(kind, value), moment, tracker.sender_id
+        )
         if await callbacks.send_to_service(request, service.email, service.name, topic_label(topic)):
             await asyncio.to_thread(_mark_sent, request.reference)
-        logger.info("callback %s stored conversation=%s", request.reference, pseudonym(tracker.sender_id))
+        logger.info("callback %d stored conversation=%s", request.id, pseudonym(tracker.sender_id))
         dispatcher.utter_message(
             response="utter_callback_saved",
             reference=request.reference,

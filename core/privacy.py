@@ -63,6 +63,7 @@ DURATIONS = (
     "remembered_address_days",
     "alerts_consent_days",
     "reports_days",
+    "callbacks_days",
 )
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
@@ -74,6 +75,8 @@ class Retention(ContentModel):
     # Crisis alerts subscriptions (alerts/subscriptions.py), counted from the consent given.
     alerts_consent_days: Days = 730
     reports_days: Days = 365  # signalements: contact, conversation id and photo erased after
+    # Callback requests (handoff/privacy.py): the contact, the moment and the conversation erased after.
+    callbacks_days: Days = 90
 
 
 class Dpo(ContentModel):

@@ -3,7 +3,9 @@ the citizen leaves a phone number or an e-mail, a preferred moment and their con
 request is stored with a reference RAP-AAAA-NNNNNN and e-mailed to the service (plain Python).
 
 The reference is the year and 6 random digits (not a sequence: a reference tells nothing
-about the others). The contact is kept for the callback only; logs carry the reference.
+about the others). The contact is kept for the callback only (erased after `callbacks_days`,
+or on « oubliez mes données »: handoff/privacy.py). Logs carry the row's id, not the reference:
+the citizen holds the reference, and with it a log line would tie their conversation to it.
 """
 
 from __future__ import annotations
@@ -59,8 +61,17 @@ def new_reference(year: int) -> str:
 
 
 def store(
-    session: Session, *, service: str, topic: str | None, contact: Contact, moment: str, now: datetime
+    session: Session,
+    *,
+    service: str,
+    topic: str | None,
+    contact: Contact,
+    moment: str,
+    now: datetime,
+    conversation: str | None = None,
 ) -> CallbackRequest:
+    """Store the request; `conversation` is handoff.privacy.conversation_key(sender id), never
+    the sender id (« oubliez mes données » finds the conversation's requests by it)."""
     while True:  # a clash among a million per year is rare: draw again
         reference = new_reference(now.year)
         if (
@@ -75,6 +86,7 @@ def store(
         contact_kind=contact.kind,
         contact=contact.value,
         moment=moment.strip()[:200],
+        conversation=conversation,
         consent_at=now,
         created_at=now,
     )
@@ -102,7 +114,7 @@ async def send_to_service(
     request stays stored, unsent, for an agent to see)."""
     settings = SmtpSettings.from_env()
     if settings is None:
-        logger.warning("callback %s stored, not e-mailed: GRU_SMTP_HOST is not set", request.reference)
+        logger.warning("callback %d stored, not e-mailed: GRU_SMTP_HOST is not set", request.id)
         return False
     sender = SmtpSender(settings, workers=1)
     message = Outgoing(
@@ -115,11 +127,11 @@ async def send_to_service(
     try:
         await sender.send(message)
     except SendFailed as exc:
-        logger.error("callback %s not e-mailed: %s", request.reference, exc.reason)
+        logger.error("callback %d not e-mailed: %s", request.id, exc.reason)
         return False
     finally:
         await sender.close()
-    logger.info("callback %s e-mailed to the service", request.reference)
+    logger.info("callback %d e-mailed to the service", request.id)
     return True
 
 

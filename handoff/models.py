@@ -5,7 +5,14 @@
   closed), the agent who holds it, when and why it ended. No message text: the transcript
   stays in Rasa's tracker store.
 - `callback_requests`: a citizen's request to be called back (reference RAP-AAAA-NNNNNN),
-  with the contact they gave and their consent; sent to the service by e-mail.
+  with the contact they gave and their consent; sent to the service by e-mail. `conversation`
+  is a keyed pseudonym of the conversation (handoff/privacy.py), never the sender id: enough
+  for « oubliez mes données » to find the conversation's requests (migration 0014).
+
+Personal data (handoff/privacy.py, ops/purge.py): a callback request loses its contact, its
+moment and its conversation `callbacks_days` days after it was made, or at once on « oubliez
+mes données »; a closed hand-off loses its sender id `conversations_days` days after it ended,
+or at once. The rows stay, anonymous, for the statistics (handoff/stats.py).
 
 Times are naive UTC.
 """
@@ -52,6 +59,7 @@ class CallbackRequest(HandoffBase):
     contact_kind = Column(String(10), nullable=False)
     contact = Column(String(320), nullable=False)
     moment = Column(String(200), nullable=False)
+    conversation = Column(String(16), index=True)  # handoff.privacy.conversation_key; None once erased
     consent_at = Column(DateTime, nullable=False)
     created_at = Column(DateTime, nullable=False)
     sent_at = Column(DateTime)

@@ -46,7 +46,9 @@ from urllib.parse import urlsplit
 
 from booking import hub
 from core import http
+from core.http import public_url
 from ops import servers
+from ops.render import ConfigError
 
 ROOT = servers.ROOT
 DEPLOY = ROOT / "deploy"
@@ -290,6 +292,12 @@ def create_tracker_tables(endpoints_file: Path) -> None:
     store.engine.dispose()
 
 
+def default_cors(env: Mapping[str, str]) -> List[str]:
+    """Rasa's CORS origins: GRU_CORS_ORIGINS (the collectivité's website), else the origin of
+    GRU_PUBLIC_URL (the assistant's own pages); `*` only when set so (servers.cors_origins)."""
+    return servers.cors_origins(env, [public_url(env)])
+
+
 def _say(message: str) -> None:
     print(message, flush=True)
 
@@ -323,6 +331,7 @@ def up(settings: Settings, timeout: float = 300.0, quiet: bool = False) -> Produ
     (state / "logs").chmod(0o700)
     (state / "nginx-tmp").mkdir(mode=0o711, exist_ok=True)
     env = dict(settings.env)
+    cors = default_cors(env)  # a wrong GRU_CORS_ORIGINS stops here, before anything starts
     for name in SHARED_SECRETS:
         if not env.get(name):  # one value for every replica, kept across restarts
             env[name] = servers.persistent_secret(state / "secrets" / name.lower())
@@ -361,8 +370,7 @@ def up(settings: Settings, timeout: float = 300.0, quiet: bool = False) -> Produ
                     "run",
                     "--port",
                     str(port),
-                    "--cors",
-                    env.get("GRU_CORS_ORIGINS", "*"),
+                    *servers.cors_args(cors),
                     "--endpoints",
                     str(files["endpoints"]),
                     "--credentials",
@@ -486,7 +494,7 @@ def main(argv: List[str] | None = None) -> int:
         return 1
     try:
         production = up(settings)
-    except (RuntimeError, TimeoutError, subprocess.CalledProcessError) as exc:
+    except (RuntimeError, TimeoutError, subprocess.CalledProcessError, ConfigError) as exc:
         print(f"Le démarrage a échoué : {exc} (journaux : {settings.state_dir / 'logs'})", file=sys.stderr)
         return 1
     print(

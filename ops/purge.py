@@ -5,8 +5,10 @@ systemd timer. It deletes the conversation events older than `conversations_days
 tracker store (GRU_TRACKER_STORE_URL), anonymises the appointments `bookings_days_after` days
 after their date and deletes the addresses remembered more than `remembered_address_days` ago
 (GRU_DATABASE_URL), and deletes the alerts subscriptions never confirmed in time or whose
-consent is older than `alerts_consent_days` (alerts.subscriptions.purge). It prints one French
-line of counts, never a name or an id.
+consent is older than `alerts_consent_days` (alerts.subscriptions.purge), erases the contact of
+the callback requests made more than `callbacks_days` ago and the sender id of the hand-offs
+closed more than `conversations_days` ago (handoff/privacy.py). It prints one French line of
+counts, never a name or an id.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from alerts.subscriptions import AlertsPurge, purge_alerts
 from booking.privacy import BookingPurge, purge_bookings
 from core.content import ContentError
 from core.privacy import ConversationPurge, load_privacy, mask_idle_triages, purge_conversations
+from handoff.privacy import HandoffPurge, purge_handoffs
 from reports.privacy import ReportsPurge, purge_reports
 
 # A conversation silent this long has left its session (Rasa's session_expiration_time: 60 min).
@@ -34,6 +37,7 @@ def summary_fr(
     bookings: BookingPurge,
     reports: ReportsPurge | None = None,
     alerts: AlertsPurge | None = None,
+    handoffs: HandoffPurge | None = None,
 ) -> str:
     text = (
         f"Purge des données : {conversations.events} message(s) ou événement(s) de conversation supprimé(s) "
@@ -48,6 +52,11 @@ def summary_fr(
         )
     if alerts is not None:
         text += f" Alertes : {alerts.unconfirmed + alerts.expired} abonnement(s) supprimé(s)."
+    if handoffs is not None:
+        text += (
+            f" Agents : {handoffs.callbacks} demande(s) de rappel sans coordonnées désormais, "
+            f"{handoffs.handoffs} mise(s) en relation sans identifiant de conversation désormais."
+        )
     return text
 
 
@@ -78,6 +87,12 @@ def purge_alert_subscriptions(*, database_url: str | None = None) -> AlertsPurge
     )
 
 
+def purge_handoff_data(*, now: datetime | None = None, database_url: str | None = None) -> HandoffPurge:
+    """Callback requests (callbacks_days) and closed hand-offs (conversations_days)."""
+    retention = load_privacy().retention
+    return purge_handoffs(retention.callbacks_days, retention.conversations_days, now=now, url=database_url)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ops.purge",
@@ -87,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         conversations, bookings, reports = purge()
         alerts = purge_alert_subscriptions()
+        handoffs = purge_handoff_data()
     except ContentError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -96,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    print(summary_fr(conversations, bookings, reports, alerts))
+    print(summary_fr(conversations, bookings, reports, alerts, handoffs))
     return 0
 
 

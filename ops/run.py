@@ -71,7 +71,6 @@ def main() -> int:
     territory = load_territory()
     rasa_port = int(os.environ.get("RASA_PORT", "5005"))
     action_port = int(os.environ.get("ACTION_PORT", "5055"))
-    cors = os.environ.get("GRU_CORS_ORIGINS", "*")
     print(f"Démarrage de l'assistant de {territory.display_name} (environ une minute)…", flush=True)
     print("  base de rendez-vous préparée, puis serveur d'actions et Rasa lancés…", flush=True)
     progress = StartupProgress(action_port, rasa_port)
@@ -83,6 +82,8 @@ def main() -> int:
     os.environ.setdefault("GRU_RASA_TOKEN", secrets.token_urlsafe(32))
     os.environ.setdefault("RASA_PORT", str(rasa_port))
     try:
+        # The widget's page only (GRU_CORS_ORIGINS to allow others; `*` only when set).
+        cors = servers.cors_origins(os.environ, web.page_origins(web.settings(rasa_port)[0]))
         stack = servers.start_stack(
             rasa_port=rasa_port, action_port=action_port, cors=cors, pages_port=pages_port
         )

@@ -13,6 +13,7 @@ personal data out of its logs (see `quiet_structlog`).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import signal
@@ -21,12 +22,16 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Dict, Iterator, List, Mapping
+from typing import IO, Any, Dict, Iterator, List, Mapping, Sequence
+from urllib.parse import urlsplit
 
 from core.signing import persistent_secret
 from ops import render
+
+logger = logging.getLogger(__name__)
 
 ROOT = render.ROOT
 BIN = Path(sys.executable).parent
@@ -98,8 +103,23 @@ def quiet_structlog() -> None:
         structlog.configure(processors=[_mask_personal, *processors])
 
 
+# Rasa warns when a `/intent{…}` message has entities it cannot read, quoting the whole message
+# (rasa/shared/core/training_data/story_reader/yaml_story_reader.py): a forged payload such as
+# `/inform{"surname": "Dupont"}` would put a surname in the log. The message is still handled,
+# without those entities; only the warning goes (tests/integration/test_log_privacy.py).
+QUOTING_WARNINGS = (r"Failed to parse arguments in line",)
+
+
+def silence_quoting_warnings() -> None:
+    """Drop the warnings of Rasa that quote a citizen's message."""
+    for pattern in QUOTING_WARNINGS:
+        warnings.filterwarnings("ignore", message=pattern, category=UserWarning)
+
+
 def run_rasa(argv: List[str]) -> None:
-    """Rasa's command line (`rasa run …`), with `quiet_structlog` once Rasa has set up its logs."""
+    """Rasa's command line (`rasa run …`), with `quiet_structlog` and without the warnings that
+    quote messages, once Rasa has set up its logs and warnings (its own filters, added later,
+    would take precedence)."""
     import rasa.__main__ as rasa_cli
 
     configure = rasa_cli.configure_structlog
@@ -107,6 +127,7 @@ def run_rasa(argv: List[str]) -> None:
     def configure_quietly(*args: Any, **kwargs: Any) -> None:
         configure(*args, **kwargs)
         quiet_structlog()
+        silence_quoting_warnings()
 
     rasa_cli.configure_structlog = configure_quietly
     sys.argv = ["rasa", *argv]
@@ -226,6 +247,37 @@ def rasa_api_args(env: Mapping[str, str]) -> List[str]:
     return ["--enable-api", "--auth-token", token] if token else []
 
 
+def origin_of(url: str) -> str:
+    """`scheme://host[:port]` of a URL, as a browser sends it in its Origin header (no path,
+    no trailing slash); ConfigError when the URL has no scheme or host."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise render.ConfigError(f"GRU_CORS_ORIGINS : « {url} » n'est pas une origine (https://site.fr)")
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def cors_origins(env: Mapping[str, str], defaults: Sequence[str]) -> List[str]:
+    """The origins allowed to open Rasa's socketio channel (its `--cors`).
+
+    GRU_CORS_ORIGINS, comma- or space-separated, when the operator sets it; else `defaults`:
+    the origins that actually serve the widget (`make run`: the demo page; production: the
+    origin of GRU_PUBLIC_URL). `*` (any website may embed the chat and talk to it on a
+    visitor's behalf) only when set explicitly, with a warning."""
+    raw = (env.get("GRU_CORS_ORIGINS") or "").replace(",", " ").split()
+    if not raw:
+        return [origin_of(url) for url in defaults]
+    if "*" in raw:
+        logger.warning("GRU_CORS_ORIGINS is '*': any website may open the socketio channel")
+        return ["*"]
+    return list(dict.fromkeys(origin_of(url) for url in raw))
+
+
+def cors_args(origins: str | Sequence[str]) -> List[str]:
+    """Rasa's `--cors` arguments (one per origin); none at all: no CORS header, no other origin."""
+    origins = origins.replace(",", " ").split() if isinstance(origins, str) else list(origins)
+    return ["--cors", *origins] if origins else []
+
+
 def rasa_command(*args: str) -> List[str]:
     """`rasa <args>` through `run_rasa`."""
     return [str(BIN / "python"), "-m", "ops.servers", "rasa", *args]
@@ -238,7 +290,7 @@ def start_stack(
     model: Path | None = None,
     env: Mapping[str, str] | None = None,
     run_dir: Path | None = None,
-    cors: str = "*",
+    cors: str | Sequence[str] = (),
     log: IO[bytes] | None = None,
     timeout: float = 240.0,
     pages_port: int | None = None,
@@ -265,8 +317,7 @@ def start_stack(
             "run",
             "--port",
             str(rasa_port),
-            "--cors",
-            cors,
+            *cors_args(cors),
             "--endpoints",
             str(files["endpoints"]),
             "--credentials",

@@ -204,6 +204,12 @@ def write_pages(out_dir: Path) -> list[Path]:
     return written
 
 
+def page_origins(port: int) -> list[str]:
+    """The origins of the demo page as a browser on this machine names them: the widget's
+    socketio requests come from there (Rasa's default CORS list under `make run`)."""
+    return [f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
+
+
 if __name__ == "__main__":
     import sys
 

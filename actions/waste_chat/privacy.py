@@ -1,5 +1,6 @@
-"""« Oubliez mes données » (RGPD): the conversation's stored messages (every session) and the
-remembered address are erased; booked appointments are kept until their date (the town hall
+"""« Oubliez mes données » (RGPD): the conversation's stored messages (every session), the
+remembered address, the contact of its callback requests and the sender id of its closed
+hand-offs are erased; booked appointments are kept until their date (the town hall
 needs them to receive the citizen; they are anonymised afterwards, territory/demo/privacy.yml),
 said plainly, with a button that cancels them too (`/delete_my_data{"choice": "cancel_appointments"}`:
 each one cancelled as « annuler mon rendez-vous » does, ANTS told through the outbox); other
@@ -28,6 +29,7 @@ from booking import engine, memory
 from booking.connector import booking_backend
 from core import clock
 from core.privacy import erase_conversation, load_privacy
+from handoff.privacy import forget_conversation as forget_handoffs
 from reports.privacy import forget_sender as forget_reports
 
 from .collection import WASTE_SLOTS
@@ -57,6 +59,8 @@ class ActionDeleteMyData(Action):
         # Signalements: their contact and photo go; the place and description stay (reports/privacy.py).
         await asyncio.to_thread(forget_reports, channel, sender)
         await asyncio.to_thread(forget_statistics, sender)  # its sessions in the statistics (analytics/)
+        # Callback requests lose their contact; closed hand-offs their sender id (handoff/privacy.py).
+        handoffs = await asyncio.to_thread(forget_handoffs, sender)
         dispatcher.utter_message(response="utter_my_address_deleted" if removed else "utter_no_address_kept")
         if alerts:
             dispatcher.utter_message(response="utter_alerts_forgotten")
@@ -77,12 +81,14 @@ class ActionDeleteMyData(Action):
             )
         logger.info(
             "personal data deletion (conversation %s, events erased: %d, address removed: %s, "
-            "appointments cancelled: %d, kept: %d)",
+            "appointments cancelled: %d, kept: %d, callback requests erased: %d, hand-offs: %d)",
             pseudonym(sender),
             erased,
             removed,
             cancelled,
             len(mine),
+            handoffs.callbacks,
+            handoffs.handoffs,
         )
         return [SlotSet(slot, None) for slot in WASTE_SLOTS]
 

@@ -210,6 +210,9 @@ def stack(ants, graph, app_db, smtp, cdn, tmp_path_factory):
     )
     running.hub_url = f"http://127.0.0.1:{env['GRU_HUB_PORT']}"
     running.uploads_dir = base / "uploads"
+    running.log_dir = (
+        base  # servers.log and whatever else the stack writes (tests/integration/test_log_privacy.py)
+    )
     yield running
     running.stop()
     log.close()

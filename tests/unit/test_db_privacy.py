@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import traceback
+import warnings
 
 import pytest
 from sqlalchemy import text
@@ -176,6 +177,42 @@ def test_the_rasa_launcher_makes_rasa_quiet(monkeypatch):
     servers.run_rasa(["run", "--port", "1"])
     assert calls == ["configured", "quiet"] and sys.argv == ["rasa", "run", "--port", "1"]
     assert servers.rasa_command("run")[1:5] == ["-m", "ops.servers", "rasa", "run"]
+
+
+def test_a_forged_payload_is_not_quoted_in_rasas_warnings(monkeypatch):
+    """Rasa's regex reader warns with the whole `/intent{…}` text when it cannot read the
+    entities; the launcher drops that warning (the message itself is still understood)."""
+    import rasa.__main__ as rasa_cli
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.utils.common import _filter_warnings
+
+    domain = Domain.load(str(ROOT / "domain"))
+    forged = '/inform{"surname": "' + SURNAME + '", "evil_key": 1}'
+
+    def parse():
+        return YAMLStoryReader.unpack_regex_message(Message(data={"text": forged}), domain)
+
+    with warnings.catch_warnings(record=True) as before:
+        warnings.simplefilter("always")
+        parse()
+    assert any(SURNAME in str(w.message) for w in before)  # what Rasa does on its own
+
+    def rasa_main():  # what Rasa's main does first: its warning filters, then structlog
+        _filter_warnings(logging.INFO, warn_only_once=True)
+        rasa_cli.configure_structlog(logging.INFO)
+
+    monkeypatch.setattr(rasa_cli, "configure_structlog", lambda *a, **k: None)
+    monkeypatch.setattr(servers, "quiet_structlog", lambda: None)
+    monkeypatch.setattr(rasa_cli, "main", rasa_main)
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    with warnings.catch_warnings(record=True) as after:
+        warnings.simplefilter("always")
+        servers.run_rasa(["run"])
+        message = parse()
+    assert [str(w.message) for w in after if SURNAME in str(w.message)] == []
+    assert message.get("intent", {}).get("name") == "inform"
 
 
 @pytest.fixture

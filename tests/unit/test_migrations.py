@@ -66,3 +66,22 @@ def test_the_failed_attempts_table_comes_with_0005(tmp_path):
         assert conn.execute(tables).fetchall() == [("failed_attempts",)]
         columns = [row[1] for row in conn.execute("PRAGMA table_info(failed_attempts)")]
         assert columns == ["key", "failures", "last_failure_at", "locked_until"]
+
+
+def test_0014_keeps_the_callback_requests_and_adds_their_conversation_pseudonym(tmp_path):
+    path = tmp_path / "c.db"
+    url = f"sqlite:///{path}"
+    migrate(url, revision="0013_analytics")
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO callback_requests (id, reference, service, topic, contact_kind, contact, moment, "
+            "consent_at, created_at) VALUES (1, 'RAP-2026-000001', 'ccas', NULL, 'phone', '06 12 34 56 78', "
+            "'lundi', '2026-01-01', '2026-01-01')"
+        )
+    migrate(url)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT reference, contact, conversation FROM callback_requests").fetchall() == [
+            ("RAP-2026-000001", "06 12 34 56 78", None)
+        ]
+        indexes = [row[1] for row in conn.execute("PRAGMA index_list(callback_requests)")]
+        assert "ix_callback_requests_conversation" in indexes
