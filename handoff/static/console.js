@@ -6,6 +6,7 @@
   var csrf = main.getAttribute("data-csrf");
   var current = null; // id of the hand-off the agent holds
   var shown = 0; // transcript lines already shown
+  var notice = ""; // the last closing's confirmation, kept before the queue's state until the next take
   var STATES = { waiting: "En attente", taken: "Prise en charge" };
 
   function call(method, url, body) {
@@ -51,8 +52,8 @@
       action.appendChild(button);
       body.appendChild(row);
     });
-    document.getElementById("etat-file").textContent =
-      waiting === 0 ? "Aucune conversation en attente." : waiting + " conversation(s) en attente.";
+    var state = waiting === 0 ? "Aucune conversation en attente." : waiting + " conversation(s) en attente.";
+    document.getElementById("etat-file").textContent = notice ? notice + " " + state : state;
   }
 
   function refreshQueue() {
@@ -65,7 +66,7 @@
   }
 
   function open(id) {
-    current = id; shown = 0;
+    current = id; shown = 0; notice = "";
     document.getElementById("transcription").textContent = "";
     var section = document.getElementById("conversation");
     section.hidden = false;
@@ -127,7 +128,8 @@
       .then(function () {
         current = null;
         document.getElementById("conversation").hidden = true;
-        document.getElementById("etat-file").textContent = "Conversation close : l'assistant reprend la main.";
+        notice = "Conversation close : l'assistant reprend la main.";
+        document.getElementById("etat-file").textContent = notice;
         refreshQueue();
         document.getElementById("titre-file").focus();
       }).catch(function (error) { say(error.message); });

@@ -4,11 +4,15 @@ results/qa/, and keyboard helpers that reach a button without the mouse."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
+import threading
 import time
+from typing import Callable
 
 import pytest
+from aiohttp import web
 from playwright.sync_api import sync_playwright
 
 from tests.conftest import ROOT
@@ -59,6 +63,50 @@ def assert_no_axe_violation(page, moment: str) -> None:
     violations = axe_violations(page)
     print(f"axe-core, {moment}: {len(violations)} violation(s)")
     assert violations == [], f"{moment}: {json.dumps(violations, ensure_ascii=False, indent=1)}"
+
+
+def assert_no_axe_violation_under_csp(page, moment: str) -> None:
+    """axe-core given to the page through DevTools: a page whose Content-Security-Policy refuses
+    inline scripts (the agent console's) is checked with the CSP the agents' browsers enforce."""
+    if not page.evaluate("() => Boolean(window.axe)"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    assert_no_axe_violation(page, moment)
+
+
+class ConsoleServer:
+    """The agent console's aiohttp app (handoff/console.py) on an event loop in a background
+    thread; `make_console` builds its Console there."""
+
+    def __init__(self, make_console: Callable[[], object]) -> None:
+        from handoff.console import create_app
+
+        self.make_console, self.create_app = make_console, create_app
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    async def _start(self) -> None:
+        app = self.create_app(self.make_console(), sweep=False)
+        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", 0).start()
+        self.base = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self._start())
+        self.ready.set()
+        self.loop.run_forever()
+
+    def start(self) -> ConsoleServer:
+        self.thread.start()
+        assert self.ready.wait(20)
+        return self
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
 
 
 def screenshot(page, name: str) -> None:

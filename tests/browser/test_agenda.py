@@ -6,18 +6,15 @@ SQLite database, on a fixed clock (a Tuesday at 10:15)."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from datetime import date, datetime, time
 
 import pytest
-from aiohttp import web
 
 from booking import engine
 from booking.config import load_booking_config
 from booking.seed import migrate, seed
 from core.db import session_scope
-from handoff.console import Console, create_app
+from handoff.console import Console
 from handoff.rasa_api import RasaApi
 from staff import auth
 from tests.browser import support
@@ -29,39 +26,6 @@ DAY = date(2027, 3, 2)  # a Tuesday
 NOW_UTC = datetime(2027, 3, 2, 9, 15)  # 10:15 in Paris
 PASSWORD = "correct horse battery"
 SITE = "villebrune-mairie"
-
-
-class ConsoleServer:
-    """The agent console (with its agenda) on an event loop in a background thread."""
-
-    def __init__(self, db_url: str):
-        self.db_url = db_url
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    async def _start(self) -> None:
-        console = Console(RasaApi("http://127.0.0.1:9", "unused"), db_url=self.db_url, now=lambda: NOW_UTC)
-        self.runner = web.AppRunner(create_app(console, sweep=False), access_log=None, shutdown_timeout=1.0)
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", 0).start()
-        self.base = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(self._start())
-        self.ready.set()
-        self.loop.run_forever()
-
-    def start(self) -> ConsoleServer:
-        self.thread.start()
-        assert self.ready.wait(20)
-        return self
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +45,9 @@ def server(tmp_path_factory):
     with session_scope(db_url, write=True) as s:
         auth.create_agent(s, login="jeanne", display_name="Jeanne Martin", password=PASSWORD, role="agent",
                           services=["etat_civil"], now=NOW_UTC)  # fmt: skip
-    running = ConsoleServer(db_url).start()
+    running = support.ConsoleServer(
+        lambda: Console(RasaApi("http://127.0.0.1:9", "unused"), db_url=db_url, now=lambda: NOW_UTC)
+    ).start()
     yield running
     running.stop()
 

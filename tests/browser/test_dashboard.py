@@ -6,20 +6,17 @@ on either page. Screenshots under results/qa/. The console runs in a thread over
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from datetime import timezone
 
 import pytest
-from aiohttp import web
 
 from booking.seed import prepare_database
 from core.db import session_scope
-from handoff.console import Console, create_app
+from handoff.console import Console
 from handoff.rasa_api import RasaApi
 from staff import auth
 from tests.browser import support
-from tests.browser.support import DESKTOP, assert_no_axe_violation, new_page, screenshot
+from tests.browser.support import DESKTOP, assert_no_axe_violation_under_csp, new_page, screenshot
 from tests.conftest import ROOT
 from tests.unit.analytics_seed import DAY1, DAY2, NOW, create_store, seed
 
@@ -29,39 +26,6 @@ BUNDLE = ROOT / "web" / "dist" / "dashboard.js"
 PASSWORD = "statistiques-2026!"
 UTC_NOW = NOW.astimezone(timezone.utc).replace(tzinfo=None)
 RANGE = f"debut={DAY1.isoformat()}&fin={DAY2.isoformat()}"
-
-
-class ConsoleServer:
-    """The console's aiohttp app on an event loop in a background thread."""
-
-    def __init__(self, db_url: str) -> None:
-        self.db_url = db_url
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    async def _start(self) -> None:
-        console = Console(RasaApi("http://127.0.0.1:9", "t"), db_url=self.db_url, now=lambda: UTC_NOW)
-        self.runner = web.AppRunner(create_app(console, sweep=False), access_log=None, shutdown_timeout=1.0)
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", 0).start()
-        self.base = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_until_complete(self._start())
-        self.ready.set()
-        self.loop.run_forever()
-
-    def start(self) -> ConsoleServer:
-        self.thread.start()
-        assert self.ready.wait(20)
-        return self
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
 
 
 @pytest.fixture(scope="module")
@@ -77,18 +41,12 @@ def console(tmp_path_factory):
                           role="statistiques", services=[], now=UTC_NOW)  # fmt: skip
     patch = pytest.MonkeyPatch()
     patch.setenv("GRU_TRACKER_STORE_URL", store)
-    server = ConsoleServer(db_url).start()
+    server = support.ConsoleServer(
+        lambda: Console(RasaApi("http://127.0.0.1:9", "t"), db_url=db_url, now=lambda: UTC_NOW)
+    ).start()
     yield server
     server.stop()
     patch.undo()
-
-
-def no_axe_violation(page, moment: str) -> None:
-    """axe-core, given to the page through DevTools: the page's CSP refuses inline scripts (that
-    is what it is for), and the check must run with the CSP the agents' browsers enforce."""
-    if not page.evaluate("() => Boolean(window.axe)"):
-        page.evaluate(support.AXE.read_text(encoding="utf-8"))
-    assert_no_axe_violation(page, moment)
 
 
 def sign_in_with_the_keyboard(page, base: str) -> None:
@@ -129,7 +87,7 @@ def test_the_dashboard_shows_the_seeded_figures_with_charts_and_no_axe_violation
     )
     assert page.locator("#tableau-satisfaction tbody tr").first.inner_text().split("\t")[:4] == [
         "Questions de la vie quotidienne", "2", "1", "1"]  # fmt: skip
-    no_axe_violation(page, "tableau de bord des statistiques")
+    assert_no_axe_violation_under_csp(page, "tableau de bord des statistiques")
     screenshot(page, "dashboard")
     page.screenshot(path=str(support.ARTIFACTS / "dashboard-full.png"), full_page=True)
 
@@ -152,7 +110,7 @@ def test_unanswered_questions_are_masked_grouped_and_copied_as_yaml(browser, con
     text = page.locator("main").inner_text()
     assert "je m'appelle [nom], où est la piscine ?" in text and "Jeanne" not in text
     assert "[téléphone]" in text and "06 12" not in text
-    no_axe_violation(page, "questions sans réponse")
+    assert_no_axe_violation_under_csp(page, "questions sans réponse")
     field = page.locator("#intention-1")
     field.fill("faq/etat_civil_acte_naissance")
     field.press("Enter")  # the form's submit, from the keyboard

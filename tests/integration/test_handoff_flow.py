@@ -13,91 +13,27 @@ hour it runs at (public holidays still close them: the test is skipped on those 
 from __future__ import annotations
 
 import asyncio
-import json
-import re
-import urllib.request
 import uuid
 
 import pytest
 import socketio
-import yaml
-from aiohttp.test_utils import TestClient, TestServer
 
 from core.db import session_scope
-from core.territory import load_territory
-from handoff.console import Console, create_app
 from handoff.models import HandoffRequest
-from handoff.rasa_api import RasaApi
-from staff import auth
-from tests.conftest import ROOT, free_port
-from tests.integration.test_server import say
+from tests.integration.handoff_support import (
+    citizen_says,
+    running_handoff_stack,
+    signed_in_console,
+    tracker_events,
+)
 
 pytestmark = pytest.mark.integration
-
-TOKEN = "rasa-test-token"
-PASSWORD = "correct horse battery"
-ALWAYS = ["00:00-23:59"]
-WEEK = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 @pytest.fixture(scope="module")
 def handoff_stack(tmp_path_factory):
-    from ops import servers
-
-    if not any((ROOT / "models").glob("*.tar.gz")):
-        pytest.fail("no trained model in models/: run `make train` first")
-    base = tmp_path_factory.mktemp("handoff")
-    territory = yaml.safe_load((ROOT / "territory" / "demo" / "territory.yml").read_text(encoding="utf-8"))
-    for key in ("accueil", "etat_civil"):
-        territory["services"][key]["hours"] = {day: ALWAYS for day in WEEK}
-    territory["closures"] = []
-    territory_file = base / "territory.yml"
-    territory_file.write_text(yaml.safe_dump(territory, allow_unicode=True), encoding="utf-8")
-    if not load_territory(territory_file).status("accueil").open_now:
-        pytest.skip("public holiday: every service of the territory is closed today")
-    db_url = f"sqlite:///{base / 'gru.db'}"
-    env = dict(
-        __import__("os").environ,
-        GRU_TERRITORY_FILE=str(territory_file),
-        GRU_TRACKER_STORE_URL=f"sqlite:///{base / 'rasa.db'}",
-        GRU_DATABASE_URL=db_url,
-        GRU_RASA_TOKEN=TOKEN,
-        GRU_HANDOFF_DELAY="3600",
-    )
-    env.pop("GRU_LOCK_STORE_URL", None)
-    log = open(base / "servers.log", "ab")
-    running = servers.start_stack(
-        rasa_port=free_port(), action_port=free_port(), env=env, run_dir=base / "run", log=log
-    )
-    running.db_url = db_url
-    with session_scope(db_url, write=True) as s:
-        auth.create_agent(s, login="jeanne", display_name="Jeanne", password=PASSWORD, role="agent",
-                          services=["accueil", "etat_civil"], now=auth.utcnow())  # fmt: skip
-    yield running
-    running.stop()
-    log.close()
-
-
-def tracker_events(stack, sender):
-    url = f"{stack.url}/conversations/{sender}/tracker?token={TOKEN}"
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.loads(response.read())["events"]
-
-
-async def citizen_says(stack, sender, text):
-    return await asyncio.to_thread(say, stack, sender, text)
-
-
-async def signed_in_console(stack):
-    console = Console(RasaApi(stack.url, TOKEN), db_url=stack.db_url)
-    client = TestClient(TestServer(create_app(console, sweep=False)))
-    await client.start_server()
-    form = await (await client.get("/connexion")).text()
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
-    signed = await client.post("/connexion", data={"csrf": csrf, "login": "jeanne", "password": PASSWORD})
-    page = await signed.text()
-    client.headers = {"X-CSRF-Token": re.search(r'data-csrf="([^"]+)"', page).group(1)}
-    return client
+    with running_handoff_stack(tmp_path_factory.mktemp("handoff")) as running:
+        yield running
 
 
 async def test_citizen_agent_and_back_over_rest(handoff_stack):
