@@ -453,7 +453,10 @@ class Agenda:
             except AgendaError as exc:
                 return await self._day_page(request, desk, error=_sentence(str(exc)), status=409,
                                             site_id=site.id, day=day)  # fmt: skip
-            logger.info("agenda: %s marked %s by agent %d", change.view.reference, change.after, agent.id)
+            # The site, never the reference: it names a citizen's appointment (issue 11).
+            logger.info(
+                "agenda: attendance marked %s at %s by agent %d", change.after, change.view.site_id, agent.id
+            )
             await self._tell_ants(change)
             target = {
                 "site": site.id,

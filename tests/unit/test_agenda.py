@@ -241,10 +241,12 @@ async def test_the_csv_export_guards_against_formulas(client, seeded):
 # ---- present / absent -----------------------------------------------------------------------------------
 
 
-async def test_marking_present_is_stored_with_the_agent_and_redirects(client, db_url, seeded):
+async def test_marking_present_is_stored_with_the_agent_and_redirects(client, db_url, seeded, caplog):
     await sign_in(client)
     reference = seeded["lefevre"].reference
-    response = await mark(client, reference, "present")
+    with caplog.at_level("DEBUG"):
+        response = await mark(client, reference, "present")
+    assert "attendance marked honoured" in caplog.text and reference not in caplog.text
     assert response.status == 303
     assert response.headers["Location"].startswith(f"/agenda/jour?site={MAIRIE}&date={DAY}&fait=present&ref=")
     status, by, at, _ = stored(db_url, reference)
