@@ -24,7 +24,6 @@ from tests.browser.support import (
     type_message,
     wait_replies,
 )
-from tests.conftest import free_port
 from tests.integration.handoff_support import AGENT_LOGIN, PASSWORD, TOKEN, running_handoff_stack
 
 browser = support.browser  # the shared headless-Chromium fixture
@@ -40,7 +39,7 @@ def sites(tmp_path_factory):
     if not web.WIDGET.exists():
         pytest.fail("the widget is not built (web/dist/widget.js): run make install")
     with running_handoff_stack(tmp_path_factory.mktemp("handoff-browser")) as stack:
-        port = free_port()
+        port = stack.page_port  # the origin Rasa allows
         pages = web.serve(port, stack.url)
         console = support.ConsoleServer(lambda: Console(RasaApi(stack.url, TOKEN), db_url=stack.db_url))
         console.start()

@@ -77,16 +77,17 @@ def _book_an_identity_appointment(stack, secrets: Secrets) -> None:
 
 def _track_a_file(stack, secrets: Secrets) -> None:
     # The demo back-office's file (territory/demo/tracking.yml): its holder's e-mail is the right
-    # second factor; a distinctive wrong surname first.
+    # second factor; a distinctive wrong surname first. Not the file of test_welfare_flow.py: the
+    # failed try is counted server-side per reference and would change that test's « essai n sur 3 ».
     wrong = "Zebulondrin" + _unique("y")
-    secrets.add("DEM-2026-004217", "camille.lefevre@example.org", wrong)
+    secrets.add("DEM-2026-003877", "s.benali@example.com", wrong)
     chat = secrets.chat(stack)
-    chat.say("où en est ma demande DEM-2026-004217")
+    chat.say("où en est ma demande DEM-2026-003877")
     assert "e-mail ou le nom de famille" in chat.text, chat.text
     chat.say(wrong)
     assert "Je ne trouve pas de dossier" in chat.text, chat.text
-    chat.say("DEM-2026-004217")
-    chat.say("camille.lefevre@example.org")
+    chat.say("DEM-2026-003877")
+    chat.say("s.benali@example.com")
     assert "depuis le" in chat.text, chat.text
 
 

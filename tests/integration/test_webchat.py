@@ -29,7 +29,6 @@ from tests.browser.support import (
     type_message,
     wait_replies,
 )
-from tests.conftest import free_port
 
 browser = support.browser  # the shared headless-Chromium fixture
 
@@ -112,7 +111,7 @@ def proxy(stack):
 def page_url(stack, proxy):
     if not web.WIDGET.exists():
         pytest.fail("the widget is not built (web/dist/widget.js): run make install")
-    port = free_port()
+    port = stack.page_port  # the origin Rasa allows (tests/integration/conftest.py)
     server = web.serve(port, f"http://127.0.0.1:{proxy.port}")
     yield f"http://127.0.0.1:{port}/"
     server.shutdown()
