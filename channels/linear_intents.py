@@ -18,15 +18,17 @@ does not move when DIET is retrained with another seed or one more example.
 
 Rasa-native: a graph component of the default recipe, so `rasa train`, `rasa test nlu`,
 the blind-set check and the running server see the same decision. The fitted model is
-stored in the model archive with skops (as Rasa's own SklearnIntentClassifier does), and
-loaded only if it holds no type outside scikit-learn's and numpy's.
+stored in the model archive as its vocabularies (JSON) and weights (a NumPy archive read
+without pickle): core/intent_model.py, `to_arrays` / `from_arrays`, says why not skops.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, Dict, List
 
+import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -41,15 +43,15 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from core.intent_model import LinearIntentModel
+from core.intent_model import LinearIntentModel, from_arrays, to_arrays
 from knowledge.content import RETRIEVAL_INTENT, load_knowledge_base
 
 logger = logging.getLogger(__name__)
 
-MODEL_FILE = "linear_intents.skops"
+MODEL_FILE = "linear_intents.json"  # vocabularies and intents
+WEIGHTS_FILE = "linear_intents.npz"  # idf weights, coefficients, intercepts
 RANKING_LENGTH = 10
 SOURCE_KEY = "intent_source"  # « diet » or « linear », in the parse result (QA reads it)
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
 
 
 def training_pairs(training_data: TrainingData) -> tuple[List[str], List[str]]:
@@ -107,12 +109,12 @@ class LinearIntentClassifier(GraphComponent):
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        import skops.io as sio
-
         texts, labels = training_pairs(training_data)
         self.model = LinearIntentModel(texts, labels)
+        meta, arrays = to_arrays(self.model)
         with self._model_storage.write_to(self._resource) as directory:
-            sio.dump(self.model.pipeline, directory / MODEL_FILE)
+            (directory / MODEL_FILE).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+            np.savez_compressed(directory / WEIGHTS_FILE, **arrays)
         return self._resource
 
     @classmethod
@@ -124,20 +126,16 @@ class LinearIntentClassifier(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> LinearIntentClassifier:
-        import skops.io as sio
-
         try:
             with model_storage.read_from(resource) as directory:
-                path = directory / MODEL_FILE
-                untrusted = sio.get_untrusted_types(file=path)
-                unexpected = [name for name in untrusted if not name.startswith(TRUSTED_PREFIXES)]
-                if unexpected:
-                    raise ValueError(f"unexpected types in {MODEL_FILE}: {unexpected}")
-                pipeline = sio.load(path, trusted=untrusted)
-        except (ValueError, OSError) as error:
+                meta = json.loads((directory / MODEL_FILE).read_text(encoding="utf-8"))
+                # allow_pickle=False: the archive can only hold plain arrays, never code.
+                with np.load(directory / WEIGHTS_FILE, allow_pickle=False) as arrays:
+                    model = from_arrays(meta, arrays)
+        except (ValueError, KeyError, TypeError, OSError) as error:
             logger.warning("linear intent model not loaded, DIET alone decides: %s", error)
             return cls(config, model_storage, resource)
-        return cls(config, model_storage, resource, LinearIntentModel.from_pipeline(pipeline))
+        return cls(config, model_storage, resource, model)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data

@@ -14,7 +14,7 @@ could not learn without pulling other intents into it. It trains in about 15 s o
 
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -72,3 +72,55 @@ class LinearIntentModel:
         order = np.argsort(probabilities)[::-1]
         labels = self.labels
         return [(labels[i], float(probabilities[i])) for i in order]
+
+
+# --- Storage: numbers and vocabularies only -------------------------------------------------
+# The fitted model is stored as what it is made of: each TF-IDF vectorizer's vocabulary and
+# idf weights, the regression's coefficients, intercepts and classes. Written by hand rather
+# than with skops (which Rasa's SklearnIntentClassifier uses) because loading skops imports
+# every scikit-learn estimator to list the trusted types: profiled at 3.9 s and about 60 MB of
+# the Rasa server's start-up. Loading reads JSON and a NumPy archive without pickle, so a
+# tampered model file can hold no code; the vectorizers are rebuilt from `tfidf_features()`,
+# the same parameters as at training.
+
+
+def to_arrays(model: LinearIntentModel) -> Tuple[Dict[str, Any], Dict[str, np.ndarray]]:
+    """(vocabularies and classes as JSON-able data, arrays) of a fitted model."""
+    features = dict(model.pipeline.named_steps["features"].transformer_list)
+    regression = model.pipeline.named_steps["model"]
+    meta = {
+        "format": 1,
+        "classes": [str(label) for label in regression.classes_],
+        "vocabularies": {
+            name: {term: int(i) for term, i in vec.vocabulary_.items()} for name, vec in features.items()
+        },
+    }
+    arrays = {f"idf_{name}": vec.idf_ for name, vec in features.items()}
+    arrays.update(coef=regression.coef_, intercept=regression.intercept_)
+    return meta, arrays
+
+
+def from_arrays(meta: Dict[str, Any], arrays: Mapping[str, np.ndarray]) -> LinearIntentModel:
+    """The model `to_arrays` took apart; ValueError when the parts do not fit together."""
+    if meta.get("format") != 1:
+        raise ValueError(f"unknown linear model format: {meta.get('format')!r}")
+    union = tfidf_features()
+    for name, vectorizer in union.transformer_list:
+        vocabulary = meta["vocabularies"][name]
+        idf = np.asarray(arrays[f"idf_{name}"], dtype=np.float64)
+        if idf.shape != (len(vocabulary),):
+            raise ValueError(f"{name}: {len(vocabulary)} terms but {idf.shape} idf weights")
+        vectorizer.set_params(vocabulary=vocabulary)
+        vectorizer.idf_ = idf  # sklearn's setter: checks the vocabulary, builds the idf diagonal
+    n_features = sum(len(v) for v in meta["vocabularies"].values())
+    coef = np.asarray(arrays["coef"], dtype=np.float64)
+    classes = np.asarray(meta["classes"], dtype=object)
+    if coef.shape != (len(classes), n_features):
+        raise ValueError(f"coefficients {coef.shape} for {len(classes)} intents and {n_features} features")
+    regression = LogisticRegression(C=C, class_weight="balanced", max_iter=3000)
+    regression.classes_ = classes
+    regression.coef_ = coef
+    regression.intercept_ = np.asarray(arrays["intercept"], dtype=np.float64)
+    regression.n_features_in_ = n_features
+    regression.n_iter_ = np.zeros(1, dtype=np.int32)
+    return LinearIntentModel.from_pipeline(Pipeline([("features", union), ("model", regression)]))
