@@ -290,7 +290,7 @@ async def test_delete_my_data_cancels_the_appointments_when_asked(app_db, tmp_pa
 # ---- the tracker store that Rasa runs ----------------------------------------------------------
 
 
-async def test_the_store_masks_a_welfare_triage_once_it_ends(tmp_path):
+async def test_the_store_masks_a_welfare_triage_once_it_ends(tmp_path, monkeypatch):
     from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SlotSet
 
     from channels.tracker_store import RedactingSQLTrackerStore
@@ -349,6 +349,23 @@ async def test_the_store_masks_a_welfare_triage_once_it_ends(tmp_path):
     assert len(rows) == len(first) + 12  # every event is there, none twice
     again = await store.retrieve("w")
     assert again.get_slot("welfare_age") is None and again.latest_message.text == MASK
+
+    # A later ordinary turn: the session's rows, already masked, are not read and decoded again.
+    import channels.tracker_store as module
+
+    passes = []
+    real = module.tells_of_welfare
+    monkeypatch.setattr(module, "tells_of_welfare", lambda events: passes.append(1) or real(events))
+    for event in [user("merci", "thank"), BotUttered("Avec plaisir !"), ActionExecuted("action_listen")]:
+        again.update(event)
+    await store.save(again)
+    assert passes == []
+    for event in [user("et pour mon père ?", "welfare_guidance"), ActionExecuted("action_listen")]:
+        again.update(event)
+    await store.save(again)
+    assert passes == [1]
+    rows = stored(path, "w")
+    assert [e["text"] for e in rows if e["event"] == "user"][-2:] == ["merci", MASK]
 
 
 async def test_the_purge_masks_a_triage_left_unfinished(tmp_path):
