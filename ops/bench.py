@@ -424,6 +424,8 @@ def main(argv: List[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.model is not None and not args.model.is_file():
         parser.error(f"no model at {args.model}")
+    if args.model is not None and args.only == BASELINE:
+        parser.error(f"--model is a model of the {PROJECT} configuration")
     rounds = 4 if args.quick else 20
     # --quick: one long session instead of three, still 104 turns (about 10 s).
     long_sessions = 1 if args.quick else 3

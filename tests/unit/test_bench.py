@@ -197,3 +197,11 @@ def test_a_missing_model_is_refused_before_anything_starts(tmp_path, capsys):
     with pytest.raises(SystemExit):
         bench.main(["--model", str(tmp_path / "none.tar.gz")])
     assert "no model at" in capsys.readouterr().err
+
+
+def test_a_model_is_the_project_s_only(tmp_path, capsys):
+    model = tmp_path / "model.tar.gz"
+    model.write_bytes(b"")
+    with pytest.raises(SystemExit):
+        bench.main(["--only", "rasa-default", "--model", str(model)])
+    assert "--model is a model of the project configuration" in capsys.readouterr().err
