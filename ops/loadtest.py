@@ -4,8 +4,10 @@ For each size the shape (ops/production.py: nginx, N Rasa replicas, N action ser
 PostgreSQL, Redis) is started on databases of its own, locust runs headless on loopback
 (bench/locust/locustfile.py: booking, waste by address, FAQ-like questions, welfare,
 tracking, with think times) for a fixed time, and every process's CPU and memory is
-sampled meanwhile (psutil). Writes the figures to --out (JSON) and two charts beside it;
-prints a summary table for the README. About 8 minutes on 2 cores; not part of `make test`.
+sampled meanwhile (psutil). The failed requests are counted by kind (HTTP status, time-out,
+connection refused or reset, no answer, not JSON: `error_kind`). Writes the figures to --out
+(JSON) and two charts beside it; prints a summary table for the README. About 8 minutes on
+2 cores; not part of `make test`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -105,6 +108,53 @@ def _number(value: str) -> float | None:
         return None
 
 
+# Kinds of failed requests, from the messages of bench/locust/locustfile.py (« HTTP 502 »,
+# « no answer », « not JSON ») and the network exceptions it passes on as they are, which
+# locust records as their repr (« ConnectionRefusedError(111, 'Connection refused') »,
+# « RetriesExceeded(…, original=timed out) »; geventhttpclient reports a connection closed or
+# reset before the answer as « HTTPConnectionClosed('connection closed.') », counted as reset).
+# Checked in this order; anything else is « other ».
+ERROR_KINDS = [
+    ("no answer", re.compile(r"no answer", re.I)),
+    ("not JSON", re.compile(r"not JSON", re.I)),
+    ("timeout", re.compile(r"time[ d]?out|timed out", re.I)),
+    ("connection refused", re.compile(r"refused|errno 111\b", re.I)),
+    ("connection reset", re.compile(r"reset|broken ?pipe|connection ?closed|errno (104|32)\b", re.I)),
+]
+HTTP_STATUS = re.compile(r"^(?:CatchResponseError\(['\"])?HTTP (\d{3})\b")
+
+
+def error_kind(message: str) -> str:
+    """The kind of a failure as locust's failures.csv writes it: « HTTP 502 », « timeout »,
+    « connection refused », « connection reset », « no answer », « not JSON » or « other »."""
+    status = HTTP_STATUS.match(message.strip())
+    if status:
+        return f"HTTP {status.group(1)}"
+    for kind, pattern in ERROR_KINDS:
+        if pattern.search(message):
+            return kind
+    return "other"
+
+
+def read_failures(prefix: Path) -> Dict[str, dict]:
+    """locust's failures.csv, counted by `error_kind`: {kind: {"count", "example"}}, the most
+    frequent kind first; {} without the file (no failure, or an older locust)."""
+    path = Path(f"{prefix}_failures.csv")
+    if not path.exists():
+        return {}
+    kinds: Dict[str, dict] = {}
+    with open(path, encoding="utf-8", newline="") as rows:
+        for row in csv.DictReader(rows):
+            kind = kinds.setdefault(error_kind(row["Error"]), {"count": 0, "example": row["Error"][:200]})
+            kind["count"] += int(row["Occurrences"])
+    return dict(sorted(kinds.items(), key=lambda item: (-item[1]["count"], item[0])))
+
+
+def kinds_text(kinds: Dict[str, dict]) -> str:
+    """« timeout 30, HTTP 502 4 », or « none »."""
+    return ", ".join(f"{kind} {figures['count']}" for kind, figures in kinds.items()) or "none"
+
+
 def read_stats(prefix: Path) -> dict:
     """locust's --csv files: the aggregated row, each step, and the per-second history."""
     rows = list(csv.DictReader(open(f"{prefix}_stats.csv", encoding="utf-8")))  # noqa: SIM115
@@ -130,7 +180,7 @@ def read_stats(prefix: Path) -> dict:
         if row["Name"] == "Aggregated"
     ]
     total["error_rate"] = round(total["failures"] / total["requests"], 4) if total.get("requests") else None
-    return {"total": total, "steps": steps, "history": history}
+    return {"total": total, "steps": steps, "history": history, "error_kinds": read_failures(prefix)}
 
 
 def run_size(replicas: int, users: int, spawn_rate: float, duration: int, work: Path) -> dict:
@@ -195,7 +245,7 @@ def run_size(replicas: int, users: int, spawn_rate: float, duration: int, work: 
     total = stats["total"]
     print(
         f"   {total['rps']} req/s, p50 {total['p50_ms']} ms, p95 {total['p95_ms']} ms, "
-        f"p99 {total['p99_ms']} ms, erreurs {total['error_rate']:.2%}",
+        f"p99 {total['p99_ms']} ms, erreurs {total['error_rate']:.2%} ({kinds_text(stats['error_kinds'])})",
         flush=True,
     )
     return {
@@ -286,13 +336,16 @@ def main(argv: List[str] | None = None) -> int:
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     pictures = charts(result, args.out)
     print(f"\nRésultats : {args.out} ; graphiques : {', '.join(str(p) for p in pictures)}")
-    print("| replicas | req/s | p50 / p95 / p99 (ms) | errors | Rasa CPU mean (%) | Rasa RSS peak (MB) |")
+    print(
+        "| replicas | req/s | p50 / p95 / p99 (ms) | errors | error kinds | Rasa CPU mean (%) "
+        "| Rasa RSS peak (MB) |"
+    )
     for run in result["runs"]:
         total = run["total"]
         rasa = {k: v for k, v in run["processes"].items() if k.startswith("rasa")}
         print(
             f"| {run['replicas']} | {total['rps']} | {total['p50_ms']:.0f} / {total['p95_ms']:.0f} / "
-            f"{total['p99_ms']:.0f} | {total['error_rate']:.2%} | "
+            f"{total['p99_ms']:.0f} | {total['error_rate']:.2%} | {kinds_text(run.get('error_kinds', {}))} | "
             f"{', '.join(str(v['cpu_mean_percent']) for v in rasa.values())} | "
             f"{', '.join(str(v['rss_peak_mb']) for v in rasa.values())} |"
         )

@@ -3,8 +3,10 @@
 Each simulated citizen opens a new conversation (a new sender id) per visit and follows one
 of the realistic mixes below, with think times between messages (reading the answer,
 typing the next one). Each step is its own line in locust's statistics ("booking 3: slot").
-A step fails when the answer is not HTTP 200 or is empty. Run by ops/loadtest.py with
-`--headless`; not meant for locust's web UI.
+A step fails when the answer is not HTTP 200, not JSON or empty; each failure's message
+(« HTTP 502 », « not JSON », « no answer », or the network exception: refused, reset, timed out)
+lets ops/loadtest.py count the errors by kind. Run by ops/loadtest.py with `--headless`; not
+meant for locust's web UI.
 """
 
 from __future__ import annotations
@@ -60,7 +62,11 @@ class Citizen(FastHttpUser):
             headers={"Content-Type": "application/json"},
         ) as response:
             if response.status_code != 200:
-                response.failure(f"HTTP {response.status_code}")
+                # Status 0: no HTTP answer at all; the exception itself (refused, reset, timed
+                # out…) goes to locust's failures, for ops/loadtest.py to count by kind.
+                error = getattr(response, "error", None)
+                no_http = response.status_code == 0 and isinstance(error, Exception)
+                response.failure(error if no_http else f"HTTP {response.status_code}")
                 return []
             try:
                 replies = json.loads(response.text or "[]")
