@@ -36,7 +36,12 @@ def message(text: str, intent: str | None = None, entities=()) -> Message:
     if intent:
         data["intent"] = intent
         data["entities"] = [
-            {"start": text.index(value), "end": text.index(value) + len(value), "value": value, "entity": entity}
+            {
+                "start": text.index(value),
+                "end": text.index(value) + len(value),
+                "value": value,
+                "entity": entity,
+            }
             for value, entity in entities
         ]
     return Message(data=data)
@@ -54,7 +59,13 @@ def trained(tmp_path_factory):
     )
     featurizer.train(data)
     featurizer.process_training_data(data)
-    config = {**DIETClassifier.get_default_config(), "epochs": 1, "random_seed": 1, "number_of_transformer_layers": 1, "transformer_size": 32}
+    config = {
+        **DIETClassifier.get_default_config(),
+        "epochs": 1,
+        "random_seed": 1,
+        "number_of_transformer_layers": 1,
+        "transformer_size": 32,
+    }
     DIETClassifier.create(config, storage, Resource("diet"), context).train(data)
 
     def featurized(texts):
@@ -87,7 +98,9 @@ def test_fast_load_predicts_what_rasas_load_predicts(trained):
     rasa = RasaDIETClassifier.load(config, storage, Resource("diet"), context)
     messages = featurized(["bonjour", "je veux un passeport demain", "poubelle jaune", "xyz"])
     ours, theirs = predictions(fast, messages), predictions(rasa, messages)
-    for (intent, confidences, entities), (intent_r, confidences_r, entities_r) in zip(ours, theirs, strict=True):
+    for (intent, confidences, entities), (intent_r, confidences_r, entities_r) in zip(
+        ours, theirs, strict=True
+    ):
         assert intent == intent_r and entities == entities_r
         np.testing.assert_allclose(confidences, confidences_r, rtol=1e-5, atol=1e-6)
 
