@@ -14,8 +14,10 @@ export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 # Floors on the held-out test set (measured 0.96 / 0.91: see README, Benchmarks).
 NLU_MIN_F1 ?= 0.95
 NLU_MIN_ENTITY_F1 ?= 0.90
+# make lock: pip-tools in .venv-tools (a known-good pair with pip < 25).
+PIP_TOOLS ?= pip-tools==7.6.2
 
-.PHONY: browser nginx prod-up prod-down bench-load test-web web-size run shell train test test-fast validate test-stories test-nlu pytest bench bench-booking bench-alerts lint format install clean check-content purge audit
+.PHONY: browser nginx prod-up prod-down bench-load test-web web-size run shell train test test-fast validate test-stories test-nlu pytest bench bench-booking bench-alerts lint format install clean check-content purge audit lock
 .PHONY: test-blind test-production
 
 ## Start the action server + Rasa (REST, socketio, Facebook if configured) and the
@@ -97,6 +99,31 @@ audit:
 	.venv-audit/bin/pip-audit -r requirements.lock --no-deps --disable-pip --strict --progress-spinner off \
 	  $$(sed -n 's/^\([A-Z][A-Z0-9-]*\).*/--ignore-vuln \1/p' .pip-audit-ignore)
 
+## Regenerate requirements.lock from requirements.in: pip-compile (pip-tools, in its own venv
+## .venv-tools: its dependencies conflict with Rasa's pins) on Python 3.10, ONE resolver run
+## of everything (spaCy resolved apart from Rasa pulls pydantic 2), the sha256 of every file
+## of every pin (pip then installs in hash-checking mode). The current lock constrains the
+## run, so no pin moves and a new package of requirements.in must fit them;
+## LOCK_UPGRADE=1 resolves requirements.in afresh. Needs PyPI; about 8 minutes.
+## The awk drops the constraint file from the "via" comments (every pin would name it).
+lock:
+	@test -x .venv-tools/bin/pip-compile || { $$(scripts/find_python310.sh) -m venv .venv-tools && \
+	  .venv-tools/bin/python -m pip install --quiet --upgrade "pip<25" "$(PIP_TOOLS)"; }
+	@mkdir -p .venv-tools/lock && rm -f .venv-tools/lock/requirements.lock
+	@if [ "$(LOCK_UPGRADE)" = 1 ]; then : > .venv-tools/lock/pins.txt; \
+	  else grep -E '^[A-Za-z0-9]' requirements.lock | sed 's/[ \\]*$$//' > .venv-tools/lock/pins.txt; fi
+	CUSTOM_COMPILE_COMMAND="make lock" .venv-tools/bin/pip-compile --quiet --generate-hashes \
+	  --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host \
+	  --constraint .venv-tools/lock/pins.txt --output-file .venv-tools/lock/requirements.lock requirements.in
+	awk 'function flush() { if (n == 1) print "    # via " item[1]; \
+	    else if (n > 1) { print "    # via"; for (i = 1; i <= n; i++) print "    #   " item[i] } via = 0 } \
+	  /^    #   -c / { next } \
+	  via && /^    #   / { item[++n] = substr($$0, 9); next } \
+	  via { flush() } \
+	  /^    # via$$/ { via = 1; n = 0; next } \
+	  { print } END { if (via) flush() }' .venv-tools/lock/requirements.lock > requirements.lock
+	@echo "requirements.lock : $$(grep -cE '^[A-Za-z0-9][^#]*==' requirements.lock) paquets épinglés, avec leurs empreintes."
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -156,18 +183,22 @@ prod-down: $(STAMP)
 bench-load: train nginx
 	$(BIN)/python -m ops.loadtest --out bench/results/load.json
 
-## Prints one line per package (« [12/180] tensorflow ») instead of minutes of silence.
+## Prints one line per package (« [12/180] tensorflow ») instead of minutes of silence: the total
+## counts the pins (not the hash and « via » lines), pip says « Collecting » for a package from an
+## index and « Processing <wheel> » for one from a local find-links or file:// index.
 $(STAMP): requirements.lock
 	@echo "Installation : environnement Python 3.10 dans $(VENV)…"
 	@test -x $(BIN)/python || $$(scripts/find_python310.sh) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip<25"
-	@total=$$(grep -c '==' requirements.lock); \
+	@total=$$(grep -cE '^[A-Za-z0-9][^#]*==' requirements.lock); \
 	  echo "Installation : $$total paquets Python de requirements.lock (quelques minutes la première fois)…"; \
 	  set -o pipefail; $(BIN)/python -m pip install --progress-bar off -r requirements.lock | \
-	  awk -v total=$$total '/^Collecting /{n++; printf "  [%d/%d] %s\n", n, total, $$2; fflush()} \
+	  awk -v total=$$total '/^(Collecting|Processing) /{n++; name = $$2; \
+	      if ($$1 == "Processing") { sub(/.*\//, "", name); sub(/-[0-9].*/, "", name) } \
+	      printf "  [%d/%d] %s\n", n, total, name; fflush()} \
 	    /^Successfully installed/{print "  paquets installés."; fflush()}'
 	@echo "Installation : dépendances Python prêtes."
 	@touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) .venv-audit models/*.tar.gz results var .run web/node_modules web/dist
+	rm -rf $(VENV) .venv-audit .venv-tools models/*.tar.gz results var .run web/node_modules web/dist
