@@ -287,14 +287,18 @@ def charts(result: dict, out: Path) -> List[Path]:
     plt.close(fig)
 
     fig, (ax_cpu, ax_mem) = plt.subplots(1, 2, figsize=(11, 4))
+    # One slot per process name over all sizes (rasa-2 exists only with 2 replicas): each size's
+    # bars go to their process's slot, not to the n-th slot of its own list.
+    names = sorted({name for size in result["runs"] for name in size["processes"]})
     for offset, size in enumerate(result["runs"]):
-        names = sorted(size["processes"])
-        xs = [i + offset * 0.4 for i in range(len(names))]
+        present = [i for i, name in enumerate(names) if name in size["processes"]]
+        xs = [i + offset * 0.4 for i in present]
         label = f"{size['replicas']} réplique(s)"
-        ax_cpu.bar(xs, [size["processes"][n]["cpu_mean_percent"] for n in names], width=0.4, label=label)
-        ax_mem.bar(xs, [size["processes"][n]["rss_peak_mb"] for n in names], width=0.4, label=label)
-        for axis in (ax_cpu, ax_mem):
-            axis.set_xticks([i + 0.2 for i in range(len(names))], names, rotation=30)
+        processes = [size["processes"][names[i]] for i in present]
+        ax_cpu.bar(xs, [p["cpu_mean_percent"] for p in processes], width=0.4, label=label)
+        ax_mem.bar(xs, [p["rss_peak_mb"] for p in processes], width=0.4, label=label)
+    for axis in (ax_cpu, ax_mem):
+        axis.set_xticks([i + 0.2 for i in range(len(names))], names, rotation=30)
     ax_cpu.set(title="CPU moyen (% d'un cœur)")
     ax_mem.set(title="Mémoire résidente max (Mo)")
     for axis in (ax_cpu, ax_mem):
