@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import sys
 import tempfile
 import threading
@@ -37,14 +36,9 @@ from alerts.senders import JsonSmsSender, MessengerSender, SmtpSender, SmtpSetti
 from booking.seed import migrate
 from core.db import engine_for, session_scope
 from core.http import close_all
+from ops.servers import free_port
 
 SHARES = {"messenger": 0.4, "email": 0.3, "sms": 0.2, "web": 0.1}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Fakes:

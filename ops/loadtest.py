@@ -17,7 +17,6 @@ import csv
 import json
 import os
 import re
-import socket
 import subprocess
 import tempfile
 import threading
@@ -29,6 +28,7 @@ from typing import Dict, List
 import psutil
 
 from ops import production, servers
+from ops.servers import free_port
 
 ROOT = servers.ROOT
 LOCUSTFILE = ROOT / "bench" / "locust" / "locustfile.py"
@@ -82,12 +82,6 @@ class Sampler(threading.Thread):
                 "rss_peak_mb": round(max(r for _, r in measured), 1),
             }
         return summary
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _drop_databases(names: List[str]) -> None:

@@ -29,6 +29,7 @@ import psutil
 
 from ops.bench import SCRIPT  # the same turns as `make bench`
 from ops.render import ROOT
+from ops.servers import free_port
 
 
 class Marks:
@@ -153,14 +154,6 @@ async def _session(model: Path, endpoints_file: Path, cycles: int) -> None:
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(30)
         print(f"\n===== cProfile, {title}\n{out.getvalue()}")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main(argv: List[str] | None = None) -> int:

@@ -17,6 +17,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -137,6 +138,13 @@ def run_rasa(argv: List[str]) -> None:
     rasa_cli.configure_structlog = configure_quietly
     sys.argv = ["rasa", *argv]
     rasa_cli.main()
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 at the time of asking (for servers started by tests and benches)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) -> float:

@@ -1,5 +1,4 @@
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -10,12 +9,7 @@ if str(ROOT) not in sys.path:
 # The tests' own small territory files (tests/fixtures/README.md); the demo stays in territory/demo.
 FIXTURES = ROOT / "tests" / "fixtures"
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
+from ops.servers import free_port  # noqa: E402,F401  (the tests' and the benches' one helper)
 
 # The statistics' pseudonyms (analytics/ingest.py) are keyed by this secret in the tests, so that
 # none of them writes var/analytics.key.
