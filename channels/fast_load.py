@@ -42,37 +42,41 @@ for _trained_here in ("entity examples", "lookup tables"):
     )
 
 
-def load_eagerly_built(
-    cls: Type[RasaModel],
-    model_file_name: str,
-    model_data_example: RasaModelData,
-    predict_data_example: RasaModelData | None = None,
-    finetune_mode: bool = False,
-    *args: Any,
-    **kwargs: Any,
-) -> RasaModel:
-    """`RasaModel.load`, with the weights built by one eager forward pass instead of a traced
-    training step. Fine-tuning (`rasa train --finetune`) trains further with the optimizer it
-    loads: it keeps Rasa's own loading."""
-    if finetune_mode:
-        return super(cls, cls).load(  # type: ignore[misc]
-            model_file_name, model_data_example, predict_data_example, finetune_mode, *args, **kwargs
-        )
-    model = cls(*args, **kwargs)
-    batch, _ = RasaBatchDataGenerator(model_data_example, batch_size=1)[0]
-    # One forward pass of the training loss, eagerly: every layer creates its variables, the
-    # label embeddings and the CRF included, as Rasa's one-example `fit` does, but without
-    # gradients, optimizer state or a traced graph.
-    model._training = True
-    model.batch_loss(batch)
-    model._training = None
-    # The archive also holds Adam's state of the last epoch, which prediction never reads.
-    model.load_weights(model_file_name).expect_partial()
-    if predict_data_example:
-        # Traces the prediction function once (dynamic shapes), as Rasa does.
-        model.run_inference(predict_data_example)
-    release_freed_memory()
-    return model
+class EagerlyBuilt:
+    """Mixin for Rasa's TensorFlow models: `RasaModel.load` with the weights built by one eager
+    forward pass instead of a traced training step."""
+
+    @classmethod
+    def load(
+        cls,
+        model_file_name: str,
+        model_data_example: RasaModelData,
+        predict_data_example: RasaModelData | None = None,
+        finetune_mode: bool = False,
+        *args: Any,
+        **kwargs: Any,
+    ) -> RasaModel:
+        if finetune_mode:
+            # Fine-tuning (`rasa train --finetune`) trains further with the optimizer it loads:
+            # it keeps Rasa's own loading.
+            return super().load(  # type: ignore[misc]
+                model_file_name, model_data_example, predict_data_example, finetune_mode, *args, **kwargs
+            )
+        model = cls(*args, **kwargs)
+        batch, _ = RasaBatchDataGenerator(model_data_example, batch_size=1)[0]
+        # One forward pass of the training loss, eagerly: every layer creates its variables, the
+        # label embeddings and the CRF included, as Rasa's one-example `fit` does, but without
+        # gradients, optimizer state or a traced graph.
+        model._training = True
+        model.batch_loss(batch)
+        model._training = None
+        # The archive also holds Adam's state of the last epoch, which prediction never reads.
+        model.load_weights(model_file_name).expect_partial()
+        if predict_data_example:
+            # Traces the prediction function once (dynamic shapes), as Rasa does.
+            model.run_inference(predict_data_example)
+        release_freed_memory()
+        return model
 
 
 def release_freed_memory() -> None:
@@ -85,20 +89,12 @@ def release_freed_memory() -> None:
         pass
 
 
-class FastLoadDIET(DIET):
-    @classmethod
-    def load(
-        cls, model_file_name: str, model_data_example: RasaModelData, *args: Any, **kwargs: Any
-    ) -> RasaModel:
-        return load_eagerly_built(cls, model_file_name, model_data_example, *args, **kwargs)
+class FastLoadDIET(EagerlyBuilt, DIET):
+    pass
 
 
-class FastLoadTED(TED):
-    @classmethod
-    def load(
-        cls, model_file_name: str, model_data_example: RasaModelData, *args: Any, **kwargs: Any
-    ) -> RasaModel:
-        return load_eagerly_built(cls, model_file_name, model_data_example, *args, **kwargs)
+class FastLoadTED(EagerlyBuilt, TED):
+    pass
 
 
 @DefaultV1Recipe.register(
