@@ -20,7 +20,7 @@ import pytest
 from booking.seed import prepare_database
 from core.db import engine_for
 from tests.conftest import ROOT, free_port
-from tests.integration.test_server import say
+from tests.integration.test_server import say, start_with_widget_page
 
 ANTS_TOKEN = "ants-test-token"
 HUB_TOKEN = "hub-test-token"
@@ -176,7 +176,6 @@ def cdn():
 
 @pytest.fixture(scope="session")
 def stack(ants, graph, app_db, smtp, cdn, tmp_path_factory):
-    from ops import servers, web
 
     if not any((ROOT / "models").glob("*.tar.gz")):
         pytest.fail("no trained model in models/: run `make train` first")
@@ -205,18 +204,8 @@ def stack(ants, graph, app_db, smtp, cdn, tmp_path_factory):
     )
     env.pop("GRU_LOCK_STORE_URL", None)
     log = open(base / "servers.log", "ab")
-    # The widget's test page is served on this port (tests/integration/test_webchat.py): Rasa allows
-    # only that origin, as `make run` allows only its demo page (no wildcard CORS).
-    page_port = free_port()
-    running = servers.start_stack(
-        rasa_port=free_port(),
-        action_port=free_port(),
-        env=env,
-        run_dir=base / "run",
-        log=log,
-        cors=web.page_origins(page_port),
-    )
-    running.page_port = page_port
+    # The widget's test page (tests/integration/test_webchat.py) is served on `.page_port`.
+    running = start_with_widget_page(env, base / "run", log)
     running.hub_url = f"http://127.0.0.1:{env['GRU_HUB_PORT']}"
     running.uploads_dir = base / "uploads"
     running.log_dir = (

@@ -24,8 +24,8 @@ from core.territory import load_territory
 from handoff.console import Console, create_app
 from handoff.rasa_api import RasaApi
 from staff import auth
-from tests.conftest import ROOT, free_port
-from tests.integration.test_server import say
+from tests.conftest import ROOT
+from tests.integration.test_server import say, start_with_widget_page
 
 TOKEN = "rasa-test-token"
 AGENT_LOGIN = "jeanne"
@@ -52,7 +52,6 @@ def running_handoff_stack(base: Path, **extra_env: str) -> Iterator:
     """Rasa + action server on that territory, the API token set, the hand-off delay long
     enough never to hand a conversation back during a test, and Jeanne, an agent of both
     services; `.db_url` is the application database. Stopped on leaving the block."""
-    from ops import servers, web
 
     if not any((ROOT / "models").glob("*.tar.gz")):
         pytest.fail("no trained model in models/: run `make train` first")
@@ -68,16 +67,7 @@ def running_handoff_stack(base: Path, **extra_env: str) -> Iterator:
     )
     env.pop("GRU_LOCK_STORE_URL", None)
     with open(base / "servers.log", "ab") as log:
-        page_port = free_port()  # a widget page's origin, the only one Rasa allows (no wildcard CORS)
-        running = servers.start_stack(
-            rasa_port=free_port(),
-            action_port=free_port(),
-            env=env,
-            run_dir=base / "run",
-            log=log,
-            cors=web.page_origins(page_port),
-        )
-        running.page_port = page_port
+        running = start_with_widget_page(env, base / "run", log)
         running.db_url = db_url
         try:
             with session_scope(db_url, write=True) as s:

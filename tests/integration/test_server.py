@@ -32,6 +32,24 @@ def _start(db_path, log_path):
     )
 
 
+def start_with_widget_page(env, run_dir, log):
+    """The action server and Rasa on free ports, Rasa allowing only the origin of a widget page
+    to be served on `.page_port`, as `make run` allows only its demo page (no wildcard CORS)."""
+    from ops import web
+
+    page_port = free_port()
+    running = servers.start_stack(
+        rasa_port=free_port(),
+        action_port=free_port(),
+        env=env,
+        run_dir=run_dir,
+        log=log,
+        cors=web.page_origins(page_port),
+    )
+    running.page_port = page_port
+    return running
+
+
 @pytest.fixture(scope="module")
 def stack_paths(tmp_path_factory):
     base = tmp_path_factory.mktemp("stack")
