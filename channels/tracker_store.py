@@ -27,7 +27,14 @@ from rasa.shared.core.events import ActionExecuted, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from core.privacy import WELFARE_FORM, WELFARE_INTENT, is_welfare_slot, mask_welfare, tells_of_welfare
+from core.privacy import (
+    WELFARE_FORM,
+    WELFARE_INTENT,
+    intent_of,
+    is_welfare_slot,
+    mask_welfare,
+    tells_of_welfare,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +67,7 @@ def may_change_masking(new_data: List[Dict[str, Any]]) -> bool:
         kind = event.get("event")
         if kind == "active_loop" or (kind == "slot" and is_welfare_slot(event.get("name"))):
             return True
-        if (
-            kind == "user"
-            and ((event.get("parse_data") or {}).get("intent") or {}).get(INTENT_NAME_KEY) == WELFARE_INTENT
-        ):
+        if kind == "user" and intent_of(event) == WELFARE_INTENT:
             return True
     return False
 

@@ -242,7 +242,8 @@ def is_welfare_slot(name: object) -> bool:
     return isinstance(name, str) and name.startswith(WELFARE_SLOT_PREFIX)
 
 
-def _intent(event: Dict[str, Any]) -> str | None:
+def intent_of(event: Dict[str, Any]) -> str | None:
+    """The intent name of a user event in Rasa's dict form (None for other events)."""
     return ((event.get("parse_data") or {}).get("intent") or {}).get("name")
 
 
@@ -287,7 +288,7 @@ def mask_welfare(events: Iterable[Dict[str, Any]]) -> Iterator[Tuple[Dict[str, A
         elif kind == "active_loop":
             active_loop = event.get("name")
         elif kind == "user":
-            in_triage = _intent(event) == WELFARE_INTENT or active_loop == WELFARE_FORM
+            in_triage = intent_of(event) == WELFARE_INTENT or active_loop == WELFARE_FORM
             if in_triage and event.get("text") != MASK:
                 masked = _mask_user(event)
         elif kind == "bot" and in_triage and event.get("text") not in (None, MASK):
